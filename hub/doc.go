@@ -1,0 +1,10 @@
+// Package hub is the domain of the loyalty hub: businesses, staff and their API
+// keys, customers, card templates, cards and stamps, vouchers and the event log
+// with its thirteen event types.
+//
+// It owns the rules (how stamps cross goals, when a voucher may be redeemed,
+// who may see what) and the use cases in Service. It imports nothing but the
+// standard library; storage, queues and HTTP live in subpackages and reach the
+// domain through the small interfaces declared here (Store, Tx, EventPublisher).
+// Errors carry a Code; the HTTP layer maps codes to statuses in one place.
+package hub

@@ -1,0 +1,107 @@
+package hub
+
+import (
+	"context"
+	"time"
+)
+
+// Event returns one of a business's events.
+func (s *Service) Event(ctx context.Context, businessID, id string) (*EventRecord, error) {
+	var e *EventRecord
+	err := s.read(ctx, func(tx Tx) error {
+		var err error
+		e, err = tx.Event(ctx, businessID, id)
+		return err
+	})
+	return e, err
+}
+
+// Events reads a business's event log, newest first: the polling feed.
+func (s *Service) Events(ctx context.Context, f EventFilter) ([]*EventRecord, *string, error) {
+	p := Problems{}
+	if f.Type != "" && !ValidEventType(string(f.Type)) {
+		p.Add("type", "must be one of the event names")
+	}
+	if f.SinceID != "" && !ValidID(PrefixEvent, f.SinceID) {
+		p.Add("since_id", "must be an event id")
+	}
+	if f.CustomerID != "" && !ValidID(PrefixCustomer, f.CustomerID) {
+		p.Add("customer_id", "must be a customer id")
+	}
+	if f.CardID != "" && !ValidID(PrefixCard, f.CardID) {
+		p.Add("card_id", "must be a card id")
+	}
+	if err := p.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := CheckPage(f.Page, PrefixEvent); err != nil {
+		return nil, nil, err
+	}
+	var evs []*EventRecord
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		evs, err = tx.Events(ctx, f)
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
+	items, next := page(evs, f.Page, func(e *EventRecord) string { return e.ID })
+	return items, next, nil
+}
+
+// DispatchEvent runs the consumers of one committed event and marks it
+// dispatched. Running it again for the same event is harmless.
+func (s *Service) DispatchEvent(ctx context.Context, businessID, id string) error {
+	return s.store.Write(ctx, func(tx Tx) error {
+		e, err := tx.Event(ctx, businessID, id)
+		if err != nil {
+			return err
+		}
+		if e.DispatchedAt != nil {
+			return nil
+		}
+		return tx.MarkEventsDispatched(ctx, []string{id}, s.clock())
+	})
+}
+
+// RelayUndispatched re-publishes events committed at least minAge ago and not
+// yet dispatched (the process died between commit and enqueue, or the queue
+// was down). It returns how many it published.
+func (s *Service) RelayUndispatched(ctx context.Context, minAge time.Duration, batch int) (int, error) {
+	if s.publisher == nil {
+		return 0, nil
+	}
+	if batch <= 0 {
+		batch = 500
+	}
+	var evs []*EventRecord
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		evs, err = tx.UndispatchedEvents(ctx, s.clock().Add(-minAge), batch)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	keys := make([]EventKey, len(evs))
+	for i, e := range evs {
+		keys[i] = EventKey{BusinessID: e.BusinessID, ID: e.ID}
+	}
+	if err := s.publisher.PublishEvents(ctx, keys); err != nil {
+		return 0, err
+	}
+	return len(keys), nil
+}
+
+// PurgeIdempotencyKeys deletes idempotency records older than maxAge.
+func (s *Service) PurgeIdempotencyKeys(ctx context.Context, maxAge time.Duration) (int64, error) {
+	var n int64
+	err := s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.PurgeIdempotencyKeys(ctx, s.clock().Add(-maxAge))
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,174 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config wires a Service. Zero values are documented per field.
+type Config struct {
+	// Store persists everything. Required.
+	Store Store
+	// Publisher receives the ids of committed events. Nil leaves every event
+	// to the outbox relay.
+	Publisher EventPublisher
+	// Logger receives structured logs. Nil discards them.
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Intn draws a random integer in [0, n) for lotteries. Nil means math/rand/v2.
+	Intn func(n int) int
+	// PublicURL is the base of card page links. Empty means http://localhost:8080.
+	PublicURL string
+}
+
+// Service holds the use cases of the hub. It is safe for concurrent use.
+type Service struct {
+	store     Store
+	publisher EventPublisher
+	log       *slog.Logger
+	now       func() time.Time
+	intn      func(int) int
+	publicURL string
+
+	templates sync.Map // card template id -> *CardTemplate; templates never change
+	touched   sync.Map // api key id -> time.Time of the last recorded use
+}
+
+// NewService returns a Service for the configuration.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("hub: Config.Store is required")
+	}
+	s := &Service{
+		store:     cfg.Store,
+		publisher: cfg.Publisher,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		intn:      cfg.Intn,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.intn == nil {
+		s.intn = rand.IntN
+	}
+	if s.publicURL == "" {
+		s.publicURL = "http://localhost:8080"
+	}
+	return s, nil
+}
+
+// clock returns the current time in UTC at the stored (millisecond) precision.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Ping reports whether the store answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// outbox collects the events a transaction writes.
+type outbox struct {
+	events []*Event
+}
+
+func (o *outbox) add(e *Event) *Event {
+	o.events = append(o.events, e)
+	return e
+}
+
+// write runs fn in a store transaction, inserts the events fn added in the same
+// transaction, and publishes their ids after the commit.
+func (s *Service) write(ctx context.Context, fn func(tx Tx, out *outbox) error) error {
+	var records []EventRecord
+	err := s.store.Write(ctx, func(tx Tx) error {
+		out := &outbox{}
+		if err := fn(tx, out); err != nil {
+			return err
+		}
+		records = records[:0]
+		for _, e := range out.events {
+			r, err := e.Record()
+			if err != nil {
+				return err
+			}
+			records = append(records, r)
+		}
+		if len(records) == 0 {
+			return nil
+		}
+		return tx.InsertEvents(ctx, records)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, records)
+	return nil
+}
+
+func (s *Service) publish(ctx context.Context, records []EventRecord) {
+	if s.publisher == nil || len(records) == 0 {
+		return
+	}
+	keys := make([]EventKey, len(records))
+	for i, r := range records {
+		keys[i] = EventKey{BusinessID: r.BusinessID, ID: r.ID}
+	}
+	if err := s.publisher.PublishEvents(context.WithoutCancel(ctx), keys); err != nil {
+		s.log.WarnContext(ctx, "events committed but not enqueued; the relay will enqueue them",
+			"events", len(keys), "first", keys[0].ID, "err", err)
+	}
+}
+
+func (s *Service) read(ctx context.Context, fn func(tx Tx) error) error {
+	return s.store.Read(ctx, fn)
+}
+
+// cardTemplate returns a business's card template, from memory when seen before.
+func (s *Service) cardTemplate(ctx context.Context, tx Tx, businessID, id string) (*CardTemplate, error) {
+	if v, ok := s.templates.Load(id); ok {
+		t := v.(*CardTemplate)
+		if t.BusinessID == businessID {
+			return t, nil
+		}
+		return nil, NotFound("card template")
+	}
+	t, err := tx.CardTemplate(ctx, businessID, id)
+	if err != nil {
+		return nil, err
+	}
+	s.templates.Store(id, t)
+	return t, nil
+}
+
+// page returns the first n items and the cursor of the next page.
+func page[T any](items []T, p Page, id func(T) string) ([]T, *string) {
+	n := p.Size()
+	if len(items) <= n {
+		if items == nil {
+			items = []T{}
+		}
+		return items, nil
+	}
+	next := id(items[n-1])
+	return items[:n], &next
+}
+
+// CheckPage validates list parameters; the cursor must be an id with the prefix.
+func CheckPage(p Page, prefix string) error {
+	probs := Problems{}
+	if p.Limit < 0 || p.Limit > MaxPageLimit {
+		probs.Add("limit", "must be between 1 and 100")
+	}
+	if p.Cursor != "" && !ValidID(prefix, p.Cursor) {
+		probs.Add("cursor", "is not a cursor of this list")
+	}
+	return probs.Err()
+}

@@ -1,0 +1,163 @@
+package hub
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the Service needs. Implementations map "no row" to a
+// not_found *Error, a unique-constraint violation to a conflict *Error, and an
+// unreachable database to an unavailable *Error.
+type Store interface {
+	// Write runs fn in a read-write transaction. Writers of the same rows are
+	// serialised: rows read with forUpdate stay locked until fn returns. The
+	// transaction commits when fn returns nil and rolls back otherwise.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn with read access; it may see the state of one moment or
+	// of several (each query on its own), which suffices for lookups.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+}
+
+// Tx is the data access available inside Store.Read and Store.Write. Every
+// lookup is scoped by business id, so another business's ids are not found.
+type Tx interface {
+	CreateBusiness(ctx context.Context, b *Business) error
+	Business(ctx context.Context, id string) (*Business, error)
+	BusinessByName(ctx context.Context, name string) (*Business, error)
+
+	CreateLocation(ctx context.Context, l *Location) error
+	Location(ctx context.Context, businessID, id string) (*Location, error)
+
+	CreateStaff(ctx context.Context, s *Staff) error
+	StaffByLogin(ctx context.Context, businessID, login string) (*Staff, error)
+
+	// CreateAPIKey fails with a conflict when the staff login has an active key.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKey(ctx context.Context, businessID, id string) (*APIKey, error)
+	APIKeys(ctx context.Context, businessID string) ([]*APIKey, error)
+	// UpdateAPIKey stores Hash, MaskedKey and Status.
+	UpdateAPIKey(ctx context.Context, k *APIKey) error
+	// PrincipalByKeyHash finds the active key with the hash, with its staff and business.
+	PrincipalByKeyHash(ctx context.Context, hash string) (*Principal, error)
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	CreateCardTemplate(ctx context.Context, t *CardTemplate) error
+	CardTemplate(ctx context.Context, businessID, id string) (*CardTemplate, error)
+	CardTemplates(ctx context.Context, businessID string, page Page) ([]*CardTemplate, error)
+
+	CreateVoucherTemplate(ctx context.Context, t *VoucherTemplate) error
+	VoucherTemplate(ctx context.Context, businessID, id string) (*VoucherTemplate, error)
+
+	CreateCustomer(ctx context.Context, c *Customer) error
+	Customer(ctx context.Context, businessID, id string) (*Customer, error)
+	// CustomerByContact finds by email, or by phone when email is empty.
+	CustomerByContact(ctx context.Context, businessID, email, phone string) (*Customer, error)
+	Customers(ctx context.Context, f CustomerFilter) ([]*Customer, error)
+	// UpdateCustomer stores every field but ID, BusinessID and CreatedAt.
+	UpdateCustomer(ctx context.Context, c *Customer) error
+
+	CreateCard(ctx context.Context, c *Card) error
+	// Card returns the card with Customer filled in; forUpdate locks it.
+	Card(ctx context.Context, businessID, id string, forUpdate bool) (*Card, error)
+	// BusinessOfCard returns the business that owns a card; only the public
+	// card page, which knows no business, uses it.
+	BusinessOfCard(ctx context.Context, cardID string) (*Business, error)
+	CardByCustomerTemplate(ctx context.Context, businessID, customerID, templateID string) (*Card, error)
+	Cards(ctx context.Context, f CardFilter) ([]*Card, error)
+	// UpdateCard stores the stamp state, status, UpdatedAt, LastStampAt and LastOpenedAt.
+	UpdateCard(ctx context.Context, c *Card) error
+
+	// CreateVoucher fails with a conflict when the business has the redeem code.
+	CreateVoucher(ctx context.Context, v *Voucher) error
+	Voucher(ctx context.Context, businessID, id string, forUpdate bool) (*Voucher, error)
+	VoucherByCode(ctx context.Context, businessID, code string, forUpdate bool) (*Voucher, error)
+	Vouchers(ctx context.Context, f VoucherFilter) ([]*Voucher, error)
+	// UpdateVoucher stores Status, RedeemedAt, RedeemedVia and LocationID.
+	UpdateVoucher(ctx context.Context, v *Voucher) error
+	// DueVouchers lists issued vouchers of any business whose expiry is at or before t, oldest first.
+	DueVouchers(ctx context.Context, t time.Time, limit int) ([]*Voucher, error)
+
+	InsertEvents(ctx context.Context, events []EventRecord) error
+	Event(ctx context.Context, businessID, id string) (*EventRecord, error)
+	Events(ctx context.Context, f EventFilter) ([]*EventRecord, error)
+	// UndispatchedEvents lists events created at or before t not yet dispatched, oldest first.
+	UndispatchedEvents(ctx context.Context, t time.Time, limit int) ([]*EventRecord, error)
+	MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error
+
+	// ClaimIdempotencyKey records a new key as in progress, or returns the
+	// existing record (and false) when the business already used the key.
+	ClaimIdempotencyKey(ctx context.Context, r *IdempotencyRecord) (*IdempotencyRecord, bool, error)
+	// CompleteIdempotencyKey stores the response of a claimed key.
+	CompleteIdempotencyKey(ctx context.Context, r *IdempotencyRecord) error
+	ReleaseIdempotencyKey(ctx context.Context, businessID, key string) error
+	// PurgeIdempotencyKeys deletes records created before t and returns how many.
+	PurgeIdempotencyKeys(ctx context.Context, t time.Time) (int64, error)
+}
+
+// CustomerFilter selects customers of a business.
+type CustomerFilter struct {
+	BusinessID string
+	Email      string
+	Phone      string
+	Page       Page
+}
+
+// CardFilter selects cards of a business.
+type CardFilter struct {
+	BusinessID string
+	Email      string
+	Phone      string
+	CustomerID string
+	TemplateID string
+	Page       Page
+}
+
+// VoucherFilter selects vouchers of a business. Status "issued" means issued
+// and not expired at Now; "expired" means recorded as expired or past expiry at Now.
+type VoucherFilter struct {
+	BusinessID string
+	RedeemCode string
+	CustomerID string
+	Status     string
+	Now        time.Time
+	Page       Page
+}
+
+// EventFilter selects events of a business, newest first.
+type EventFilter struct {
+	BusinessID string
+	Type       EventType
+	CustomerID string
+	CardID     string
+	// SinceID keeps only events newer than this one.
+	SinceID string
+	Page    Page
+}
+
+// IdempotencyRecord remembers the first response to an Idempotency-Key.
+type IdempotencyRecord struct {
+	BusinessID  string
+	Key         string
+	Method      string
+	Path        string
+	BodyHash    string
+	Done        bool
+	Status      int
+	ContentType string
+	Body        []byte
+	CreatedAt   time.Time
+}
+
+// EventPublisher hands committed events to the queue for dispatch. A failure
+// is not fatal: the outbox relay enqueues what was not published.
+type EventPublisher interface {
+	PublishEvents(ctx context.Context, events []EventKey) error
+}
+
+// EventKey names a stored event: its business and id.
+type EventKey struct {
+	BusinessID string
+	ID         string
+}
