@@ -17,7 +17,7 @@ type IssueVoucherInput struct {
 	Description       *string       `json:"description"`
 	RedeemCode        *string       `json:"redeem_code"`
 	RedeemCodeFormats []string      `json:"redeem_code_formats"`
-	ExpiresAt         *time.Time    `json:"expires_at"`
+	ExpiresAt         *string       `json:"expires_at"`
 	LocationID        *string       `json:"location_id"`
 }
 
@@ -76,9 +76,13 @@ func (s *Service) IssueVoucher(ctx context.Context, pr *Principal, in IssueVouch
 	if in.RedeemCodeFormats != nil {
 		v.RedeemCodeFormats = checkFormats(p, "redeem_code_formats", in.RedeemCodeFormats)
 	}
-	if in.ExpiresAt != nil {
-		t := in.ExpiresAt.UTC().Truncate(time.Millisecond)
-		if !t.After(now) {
+	if in.ExpiresAt != nil && *in.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, *in.ExpiresAt)
+		t = t.UTC().Truncate(time.Millisecond)
+		switch {
+		case err != nil:
+			p.Add("expires_at", "must be an RFC 3339 time such as 2026-12-31T23:59:59Z")
+		case !t.After(now):
 			p.Add("expires_at", "must be in the future")
 		}
 		v.ExpiresAt = &t

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/cardpage"
+	"github.com/7loc/hub/hub/httpapi"
+	"github.com/7loc/hub/hub/ratelimit"
+	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/hub/tasks"
+)
+
+// app is the hub wired together: the only place that knows every concrete type.
+type app struct {
+	cfg    *config
+	log    *slog.Logger
+	store  *sqlstore.Store
+	rdb    *redis.Client
+	queue  *asynq.Client
+	queues tasks.Queues
+	svc    *hub.Service
+}
+
+func newLogger(cfg *config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("HUB_LOG_LEVEL: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.LogFormat {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("HUB_LOG_FORMAT must be json or text, not %q", cfg.LogFormat)
+}
+
+// openApp connects to the database and Redis and builds the service.
+func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
+	if cfg.RedisURL == "" {
+		return nil, errors.New("HUB_REDIS_URL is required (redis://host:6379/0); `hub dev` embeds one")
+	}
+	a := &app{cfg: cfg, log: log, queues: tasks.NewQueues(cfg.QueuePrefix)}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	if cfg.Migrate {
+		if err := st.Migrate(ctx); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("migrate database: %w", err)
+		}
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("HUB_REDIS_URL: %w", err)
+	}
+	opt.PoolSize = 64
+	a.rdb = redis.NewClient(opt)
+	a.queue = asynq.NewClientFromRedisClient(a.rdb)
+	a.svc, err = hub.NewService(hub.Config{
+		Store: st, Publisher: tasks.NewPublisher(a.queue, a.queues), Logger: log, PublicURL: cfg.publicURL(),
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	log.Info("hub ready", "database", st.Dialect(), "redis", opt.Addr, "queues", a.queues.Events)
+	return a, nil
+}
+
+// Close releases the connections.
+func (a *app) Close() {
+	if a.queue != nil {
+		_ = a.queue.Close() // closes nothing it does not own: the client was shared
+	}
+	if a.rdb != nil {
+		_ = a.rdb.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+}
+
+// handler builds the HTTP API.
+func (a *app) handler() (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pages, err := cardpage.New()
+	if err != nil {
+		return nil, err
+	}
+	var limiter httpapi.Limiter
+	if a.cfg.RateLimit > 0 {
+		limiter = ratelimit.New(a.rdb, a.cfg.RateLimit, a.cfg.RateBurst, a.cfg.QueuePrefix)
+	}
+	return httpapi.New(httpapi.Config{
+		Service: a.svc, AdminToken: a.cfg.AdminToken, Limiter: limiter, Pages: pages,
+		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		Checks: map[string]func(context.Context) error{
+			"database": a.store.Ping,
+			"redis":    func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
+		},
+	})
+}
+
+// serveHTTP runs the API until ctx ends, then drains requests in flight.
+func (a *app) serveHTTP(ctx context.Context, ln net.Listener) error {
+	h, err := a.handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("API listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// runWorkers processes the queue until ctx ends.
+func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
+	h := tasks.NewHandlers(a.svc, a.log)
+	h.RelayMinAge = a.cfg.RelayMinAge
+	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
+		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log,
+	})
+}
+
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && strings.Contains(err.Error(), "address already in use") {
+		return nil, fmt.Errorf("%w (set HUB_ADDR or --addr to another port)", err)
+	}
+	return ln, err
+}

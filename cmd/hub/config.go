@@ -1,0 +1,157 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// config is every setting of the hub. Each has a flag and a HUB_* environment
+// variable; a flag given on the command line wins over the variable.
+type config struct {
+	Addr             string
+	DataDir          string
+	DatabaseURL      string
+	RedisURL         string
+	AdminToken       string
+	SecretKey        string
+	PublicURL        string
+	RateLimit        int
+	RateBurst        int
+	MaxBodyBytes     int64
+	QueuePrefix      string
+	Concurrency      int
+	LogLevel         string
+	LogFormat        string
+	Migrate          bool
+	WithWorkers      bool
+	Scheduler        bool
+	ShutdownTimeout  time.Duration
+	RelayMinAge      time.Duration
+	DatabaseMaxConns int
+}
+
+// setting describes one configuration entry for flags, env and the README.
+type setting struct {
+	flag, env, def, help string
+}
+
+// settings lists every setting with its default; README.md documents the same table.
+var settings = []setting{
+	{"addr", "HUB_ADDR", ":8080", "HTTP listen address"},
+	{"data-dir", "HUB_DATA_DIR", "./data", "directory of the default SQLite file and dev files"},
+	{"database-url", "HUB_DATABASE_URL", "", "database: a postgres:// URL, or a SQLite file (default <data-dir>/hub.db)"},
+	{"redis-url", "HUB_REDIS_URL", "", "Redis URL (redis://host:6379/0); required by serve and work, embedded by dev when empty"},
+	{"admin-token", "HUB_ADMIN_TOKEN", "", "bearer token of the operator API /admin/v1; empty disables it (dev generates one)"},
+	{"secret-key", "HUB_SECRET_KEY", "", "key for encrypting stored provider credentials (32 bytes, base64)"},
+	{"public-url", "HUB_PUBLIC_URL", "", "public base URL of the hub, used in card page links (default http://localhost<addr>)"},
+	{"rate-limit", "HUB_RATE_LIMIT", "50", "requests per second per API key"},
+	{"rate-burst", "HUB_RATE_BURST", "100", "burst size per API key"},
+	{"max-body-bytes", "HUB_MAX_BODY_BYTES", "1048576", "largest accepted request body; larger gets 413"},
+	{"queue-prefix", "HUB_QUEUE_PREFIX", "hub", "prefix of the asynq queue names and Redis keys"},
+	{"concurrency", "HUB_WORKER_CONCURRENCY", "20", "tasks a worker process runs at once"},
+	{"log-level", "HUB_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "HUB_LOG_FORMAT", "json", "json or text (dev uses text)"},
+	{"migrate", "HUB_MIGRATE", "true", "apply database migrations on start"},
+	{"with-workers", "HUB_WITH_WORKERS", "false", "serve: also run workers and the scheduler in the API process"},
+	{"scheduler", "HUB_SCHEDULER", "true", "work: also run the periodic tasks (safe on every replica)"},
+	{"shutdown-timeout", "HUB_SHUTDOWN_TIMEOUT", "15s", "how long a stopping process waits for requests in flight"},
+	{"relay-min-age", "HUB_RELAY_MIN_AGE", "30s", "age after which an undispatched event is enqueued again by the relay"},
+	{"database-max-conns", "HUB_DATABASE_MAX_CONNS", "16", "PostgreSQL pool size (SQLite uses one writer and several readers)"},
+}
+
+// bind registers every setting as a flag with its documented default.
+func (c *config) bind(fs *flag.FlagSet) {
+	ptrs := map[string]any{
+		"addr": &c.Addr, "data-dir": &c.DataDir, "database-url": &c.DatabaseURL, "redis-url": &c.RedisURL,
+		"admin-token": &c.AdminToken, "secret-key": &c.SecretKey, "public-url": &c.PublicURL,
+		"rate-limit": &c.RateLimit, "rate-burst": &c.RateBurst, "max-body-bytes": &c.MaxBodyBytes,
+		"queue-prefix": &c.QueuePrefix, "concurrency": &c.Concurrency, "log-level": &c.LogLevel,
+		"log-format": &c.LogFormat, "migrate": &c.Migrate, "with-workers": &c.WithWorkers,
+		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "relay-min-age": &c.RelayMinAge,
+		"database-max-conns": &c.DatabaseMaxConns,
+	}
+	for _, s := range settings {
+		help := s.help + " (env " + s.env + ")"
+		switch p := ptrs[s.flag].(type) {
+		case *string:
+			fs.StringVar(p, s.flag, s.def, help)
+		case *int:
+			n, _ := strconv.Atoi(s.def)
+			fs.IntVar(p, s.flag, n, help)
+		case *int64:
+			n, _ := strconv.ParseInt(s.def, 10, 64)
+			fs.Int64Var(p, s.flag, n, help)
+		case *bool:
+			fs.BoolVar(p, s.flag, s.def == "true", help)
+		case *time.Duration:
+			d, _ := time.ParseDuration(s.def)
+			fs.DurationVar(p, s.flag, d, help)
+		default:
+			panic("config: setting without a field: " + s.flag) // a programming error caught by tests
+		}
+	}
+}
+
+// applyEnv sets every flag whose HUB_* variable is set; a malformed value is an error.
+func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	for _, s := range settings {
+		if v, ok := lookup(s.env); ok {
+			if err := fs.Set(s.flag, v); err != nil {
+				return fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// parseConfig reads the environment, then the command line.
+func parseConfig(name string, args []string, lookup func(string) (string, bool), extra func(*flag.FlagSet)) (*config, *flag.FlagSet, error) {
+	c := &config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c.bind(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := applyEnv(fs, lookup); err != nil {
+		return nil, nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return c, fs, nil
+}
+
+// databaseURL is the configured URL or the default SQLite file in the data dir.
+func (c *config) databaseURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "hub.db")
+}
+
+// publicURL is the configured public URL or one derived from the listen address.
+func (c *config) publicURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port := "localhost", c.Addr
+	if i := lastColon(c.Addr); i >= 0 {
+		if h := c.Addr[:i]; h != "" && h != "0.0.0.0" && h != "[::]" {
+			host = h
+		}
+		port = c.Addr[i+1:]
+	}
+	return "http://" + host + ":" + port
+}
+
+func lastColon(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == ':' {
+			return i
+		}
+	}
+	return -1
+}

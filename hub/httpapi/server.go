@@ -1,0 +1,265 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/7loc/hub/hub"
+)
+
+// DefaultMaxBodyBytes bounds request bodies unless Config says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Limiter decides whether a caller may make another request now: whether it
+// may, the burst capacity, what remains, and how long to wait when refused.
+type Limiter interface {
+	Allow(ctx context.Context, key string) (allowed bool, limit, remaining int, retryAfter time.Duration, err error)
+}
+
+// PageRenderer writes the public card page as HTML.
+type PageRenderer interface {
+	Render(w io.Writer, page *hub.CardPage) error
+}
+
+// Config wires the HTTP API. Zero values are documented per field.
+type Config struct {
+	// Service runs the use cases. Required.
+	Service *hub.Service
+	// AdminToken guards /admin/v1. Empty refuses every operator call.
+	AdminToken string
+	// Limiter limits requests per API key. Nil means no limit.
+	Limiter Limiter
+	// Checks are run by /readyz by name ("database", "redis"); any error makes it 503.
+	Checks map[string]func(context.Context) error
+	// Pages renders the public card page. Nil serves it as JSON.
+	Pages PageRenderer
+	// Logger receives request logs. Nil discards them.
+	Logger *slog.Logger
+	// Registry collects the HTTP metrics and is served at /metrics. Nil means a new registry.
+	Registry *prometheus.Registry
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Zero means 1 MiB.
+	MaxBodyBytes int64
+}
+
+type server struct {
+	svc      *hub.Service
+	admin    []byte
+	limiter  Limiter
+	checks   map[string]func(context.Context) error
+	pages    PageRenderer
+	log      *slog.Logger
+	registry *prometheus.Registry
+	maxBody  int64
+	metrics  *httpMetrics
+}
+
+// auth says who may call a route.
+type auth int
+
+const (
+	public auth = iota
+	apiKey
+	operator
+)
+
+// route is one line of the routing table.
+type route struct {
+	method  string
+	path    string
+	auth    auth
+	handler func(s *server, c *gin.Context)
+}
+
+// routes is every endpoint of the hub, in one table.
+var routes = []route{
+	{"GET", "/healthz", public, (*server).healthz},
+	{"GET", "/readyz", public, (*server).readyz},
+	{"GET", "/metrics", public, (*server).metricsHandler},
+	{"GET", "/v1/openapi.json", public, (*server).openapi},
+	{"GET", "/c/:id", public, (*server).cardPage},
+
+	{"POST", "/admin/v1/businesses", operator, (*server).createBusiness},
+	{"POST", "/admin/v1/businesses/:b/locations", operator, (*server).createLocation},
+	{"POST", "/admin/v1/businesses/:b/staff", operator, (*server).createStaff},
+	{"GET", "/admin/v1/businesses/:b/api-keys", operator, (*server).listAPIKeys},
+	{"POST", "/admin/v1/businesses/:b/api-keys", operator, (*server).createAPIKey},
+	{"POST", "/admin/v1/businesses/:b/api-keys/:id/regenerate", operator, (*server).regenerateAPIKey},
+	{"DELETE", "/admin/v1/businesses/:b/api-keys/:id", operator, (*server).revokeAPIKey},
+	{"POST", "/admin/v1/businesses/:b/card-templates", operator, (*server).createCardTemplate},
+	{"POST", "/admin/v1/businesses/:b/voucher-templates", operator, (*server).createVoucherTemplate},
+
+	{"GET", "/v1/me", apiKey, (*server).me},
+	{"GET", "/v1/card-templates", apiKey, (*server).listCardTemplates},
+	{"GET", "/v1/card-templates/:id", apiKey, (*server).getCardTemplate},
+	{"POST", "/v1/cards", apiKey, (*server).issueCard},
+	{"GET", "/v1/cards", apiKey, (*server).listCards},
+	{"GET", "/v1/cards/:id", apiKey, (*server).getCard},
+	{"GET", "/v1/cards/:id/history", apiKey, (*server).cardHistory},
+	{"POST", "/v1/cards/:id/stamps", apiKey, (*server).addStamps},
+	{"POST", "/v1/cards/:id/lottery", apiKey, (*server).playLottery},
+	{"POST", "/v1/stamps", apiKey, (*server).stampByCustomer},
+	{"POST", "/v1/vouchers", apiKey, (*server).issueVoucher},
+	{"GET", "/v1/vouchers", apiKey, (*server).listVouchers},
+	{"GET", "/v1/vouchers/:id", apiKey, (*server).getVoucher},
+	{"POST", "/v1/vouchers/:id/redeem", apiKey, (*server).redeemVoucher},
+	{"POST", "/v1/vouchers/redeem", apiKey, (*server).redeemByCode},
+	{"GET", "/v1/customers", apiKey, (*server).listCustomers},
+	{"GET", "/v1/customers/:id", apiKey, (*server).getCustomer},
+	{"PATCH", "/v1/customers/:id", apiKey, (*server).patchCustomer},
+	{"GET", "/v1/events", apiKey, (*server).listEvents},
+	{"GET", "/v1/events/:id", apiKey, (*server).getEvent},
+}
+
+// New returns the HTTP handler of the hub.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil {
+		return nil, hub.Errorf(hub.EInternal, "httpapi: Config.Service is required")
+	}
+	s := &server{
+		svc: cfg.Service, admin: []byte(cfg.AdminToken), limiter: cfg.Limiter, checks: cfg.Checks,
+		pages: cfg.Pages, log: cfg.Logger, registry: cfg.Registry, maxBody: cfg.MaxBodyBytes,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	m, err := newHTTPMetrics(s.registry)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.Use(s.observe, s.recover, s.limitBody)
+	r.NoRoute(func(c *gin.Context) { s.fail(c, errNoRoute) })
+	r.NoMethod(func(c *gin.Context) { s.fail(c, errMethod) })
+	for _, rt := range routes {
+		h := rt.handler
+		chain := []gin.HandlerFunc{}
+		switch rt.auth {
+		case apiKey:
+			chain = append(chain, s.authenticate, s.rateLimit)
+		case operator:
+			chain = append(chain, s.authorizeOperator)
+		}
+		if rt.method == http.MethodPost && rt.auth != public {
+			chain = append(chain, s.idempotent)
+		}
+		chain = append(chain, func(c *gin.Context) { h(s, c) })
+		r.Handle(rt.method, rt.path, chain...)
+	}
+	return r, nil
+}
+
+// recover turns a panic into a 500 with the error envelope.
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.ErrorContext(c.Request.Context(), "panic in handler", "path", c.Request.URL.Path, "panic", p)
+			s.fail(c, hub.Errorf(hub.EInternal, "internal error"))
+		}
+	}()
+	c.Next()
+}
+
+// limitBody refuses bodies over the limit: at once when Content-Length says so,
+// and while reading otherwise.
+func (s *server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.maxBody {
+		s.fail(c, hub.Errorf(hub.EPayloadTooLarge, "the request body is larger than %d bytes", s.maxBody))
+		return
+	}
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)
+	}
+	c.Next()
+}
+
+const principalKey = "httpapi.principal"
+
+// authenticate resolves the API key from Authorization: Bearer or X-API-Key.
+func (s *server) authenticate(c *gin.Context) {
+	key := c.GetHeader("X-API-Key")
+	if h := c.GetHeader("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			s.fail(c, hub.Errorf(hub.EUnauthorized, "the Authorization header must be: Bearer <API key>"))
+			return
+		}
+		key = strings.TrimSpace(token)
+	}
+	if key == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="hub"`)
+		s.fail(c, hub.Errorf(hub.EUnauthorized, "missing API key: send Authorization: Bearer <key> or X-API-Key"))
+		return
+	}
+	pr, err := s.svc.Authenticate(c.Request.Context(), key)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Set(principalKey, pr)
+	c.Next()
+}
+
+func principal(c *gin.Context) *hub.Principal {
+	return c.MustGet(principalKey).(*hub.Principal)
+}
+
+// authorizeOperator checks the operator token of /admin/v1.
+func (s *server) authorizeOperator(c *gin.Context) {
+	scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	if len(s.admin) == 0 || !strings.EqualFold(scheme, "Bearer") ||
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), s.admin) != 1 {
+		s.fail(c, hub.Errorf(hub.EUnauthorized, "the operator API needs Authorization: Bearer <HUB_ADMIN_TOKEN>"))
+		return
+	}
+	c.Next()
+}
+
+// rateLimit applies the per-key limit; a limiter that cannot answer makes the
+// request fail with 503 rather than go unmetered.
+func (s *server) rateLimit(c *gin.Context) {
+	if s.limiter == nil {
+		c.Next()
+		return
+	}
+	allowed, limit, remaining, retryAfter, err := s.limiter.Allow(c.Request.Context(), principal(c).KeyID)
+	if err != nil {
+		s.fail(c, hub.Unavailable("the rate limiter", err))
+		return
+	}
+	c.Header("RateLimit-Limit", strconv.Itoa(limit))
+	c.Header("RateLimit-Remaining", strconv.Itoa(remaining))
+	if !allowed {
+		secs := int((retryAfter + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		c.Header("Retry-After", strconv.Itoa(secs))
+		s.fail(c, hub.Errorf(hub.ERateLimited, "too many requests for this API key; retry after %d s", secs))
+		return
+	}
+	c.Next()
+}

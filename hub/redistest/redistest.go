@@ -1,0 +1,63 @@
+// Package redistest gives tests a Redis: the real server named by
+// HUB_TEST_REDIS_URL (default redis://127.0.0.1:6379/0) when it answers, and an
+// in-memory miniredis otherwise, unless HUB_TEST_REQUIRE_REDIS=1 makes a
+// missing server a failure (CI sets it). Tests share the real server, so each
+// takes a unique Prefix for its queue names and keys.
+package redistest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/7loc/hub/hub"
+)
+
+// DefaultURL is the Redis tried when HUB_TEST_REDIS_URL is not set.
+const DefaultURL = "redis://127.0.0.1:6379/0"
+
+// Client returns a Redis client for the test, closed at cleanup, and whether
+// it talks to a real server.
+func Client(t testing.TB) (*redis.Client, bool) {
+	t.Helper()
+	url := os.Getenv("HUB_TEST_REDIS_URL")
+	if url == "" {
+		url = DefaultURL
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("HUB_TEST_REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err == nil {
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb, true
+	} else if os.Getenv("HUB_TEST_REQUIRE_REDIS") == "1" {
+		t.Fatalf("Redis at %s is required (HUB_TEST_REQUIRE_REDIS=1) but does not answer: %v", url, err)
+	}
+	_ = rdb.Close()
+	return Embedded(t), false
+}
+
+// Embedded returns a client of a fresh in-memory miniredis.
+func Embedded(t testing.TB) *redis.Client {
+	t.Helper()
+	mr := miniredis.NewMiniRedis()
+	if err := mr.Start(); err != nil {
+		t.Fatalf("miniredis: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { _ = rdb.Close(); mr.Close() })
+	return rdb
+}
+
+// Prefix returns a prefix no other test uses, for queue names and keys.
+func Prefix() string {
+	return "test" + hub.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 10)
+}

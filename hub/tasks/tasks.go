@@ -1,0 +1,241 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/7loc/hub/hub"
+)
+
+// Task types.
+const (
+	TypeDispatchEvent    = "event:dispatch"
+	TypeRelayOutbox      = "outbox:relay"
+	TypeExpireVouchers   = "vouchers:expire"
+	TypePurgeIdempotency = "idempotency:purge"
+)
+
+// Queues names the asynq queues the hub uses.
+type Queues struct {
+	// Events carries event dispatch.
+	Events string
+	// Maintenance carries the periodic tasks.
+	Maintenance string
+}
+
+// NewQueues returns the queue names under a prefix; an empty prefix means "hub".
+// Deployments sharing one Redis, and tests, use distinct prefixes.
+func NewQueues(prefix string) Queues {
+	if prefix == "" {
+		prefix = "hub"
+	}
+	return Queues{Events: prefix + ":events", Maintenance: prefix + ":maintenance"}
+}
+
+// eventPayload is the id-only payload of a dispatch task.
+type eventPayload struct {
+	BusinessID string `json:"business_id"`
+	EventID    string `json:"event_id"`
+}
+
+// DispatchMaxRetry is how often a failed dispatch is retried (asynq backs off exponentially).
+const DispatchMaxRetry = 25
+
+// Publisher enqueues a dispatch task per event; it implements hub.EventPublisher.
+type Publisher struct {
+	client *asynq.Client
+	queue  string
+}
+
+// NewPublisher returns a Publisher enqueueing on the queues' event queue.
+func NewPublisher(client *asynq.Client, q Queues) *Publisher {
+	return &Publisher{client: client, queue: q.Events}
+}
+
+// PublishEvents enqueues one dispatch task per event, with the event id as the
+// task id: an event already waiting in the queue is not enqueued twice.
+func (p *Publisher) PublishEvents(ctx context.Context, events []hub.EventKey) error {
+	var errs []error
+	for _, e := range events {
+		payload, err := json.Marshal(eventPayload{BusinessID: e.BusinessID, EventID: e.ID})
+		if err != nil {
+			return err
+		}
+		task := asynq.NewTask(TypeDispatchEvent, payload)
+		_, err = p.client.EnqueueContext(ctx, task, asynq.TaskID(e.ID), asynq.Queue(p.queue), asynq.MaxRetry(DispatchMaxRetry))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			errs = append(errs, fmt.Errorf("enqueue %s: %w", e.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Handlers runs the hub's tasks.
+type Handlers struct {
+	svc *hub.Service
+	log *slog.Logger
+	// RelayMinAge is how old an undispatched event must be before the relay
+	// enqueues it again. Zero means 30 s.
+	RelayMinAge time.Duration
+}
+
+// NewHandlers returns the handlers for the service.
+func NewHandlers(svc *hub.Service, log *slog.Logger) *Handlers {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handlers{svc: svc, log: log}
+}
+
+// Register adds every handler to the mux.
+func (h *Handlers) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeDispatchEvent, h.dispatch)
+	mux.HandleFunc(TypeRelayOutbox, h.relay)
+	mux.HandleFunc(TypeExpireVouchers, h.expire)
+	mux.HandleFunc(TypePurgeIdempotency, h.purge)
+}
+
+func (h *Handlers) dispatch(ctx context.Context, t *asynq.Task) error {
+	var p eventPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.EventID == "" {
+		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	err := h.svc.DispatchEvent(ctx, p.BusinessID, p.EventID)
+	if hub.ErrorCode(err) == hub.ENotFound {
+		h.log.WarnContext(ctx, "dispatch of an unknown event dropped", "event_id", p.EventID)
+		return fmt.Errorf("event %s not found: %w", p.EventID, asynq.SkipRetry)
+	}
+	return err
+}
+
+func (h *Handlers) relay(ctx context.Context, _ *asynq.Task) error {
+	age := h.RelayMinAge
+	if age <= 0 {
+		age = 30 * time.Second
+	}
+	n, err := h.svc.RelayUndispatched(ctx, age, 1000)
+	if n > 0 {
+		h.log.InfoContext(ctx, "outbox relay enqueued undispatched events", "count", n)
+	}
+	return err
+}
+
+func (h *Handlers) expire(ctx context.Context, _ *asynq.Task) error {
+	n, err := h.svc.ExpireDueVouchers(ctx, 200)
+	if n > 0 {
+		h.log.InfoContext(ctx, "vouchers expired", "count", n)
+	}
+	return err
+}
+
+func (h *Handlers) purge(ctx context.Context, _ *asynq.Task) error {
+	_, err := h.svc.PurgeIdempotencyKeys(ctx, hub.IdempotencyTTL)
+	return err
+}
+
+// Periodic is one task the scheduler enqueues on a cron spec.
+type Periodic struct {
+	Spec string
+	Type string
+}
+
+// DefaultPeriodic is the maintenance schedule.
+var DefaultPeriodic = []Periodic{
+	{"@every 10s", TypeRelayOutbox},
+	{"@every 30s", TypeExpireVouchers},
+	{"@every 1h", TypePurgeIdempotency},
+}
+
+// WorkerConfig configures Run. Zero values are documented per field.
+type WorkerConfig struct {
+	// Queues names the queues. Zero means NewQueues("").
+	Queues Queues
+	// Concurrency is the number of tasks run at once. Zero means 20.
+	Concurrency int
+	// Scheduler also runs the periodic maintenance in this process. Several
+	// processes may do so: a periodic task has a fixed task id, so the queue
+	// holds at most one of each.
+	Scheduler bool
+	// Periodic overrides DefaultPeriodic when not nil.
+	Periodic []Periodic
+	// Logger receives logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Run processes tasks from Redis until ctx ends, then shuts down gracefully
+// (tasks in progress get asynq's shutdown timeout to finish; the rest go back
+// to the queue).
+func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg WorkerConfig) error {
+	if cfg.Queues.Events == "" {
+		cfg.Queues = NewQueues("")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 20
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          map[string]int{cfg.Queues.Events: 6, cfg.Queues.Maintenance: 1},
+		Logger:          slogAdapter{log},
+		LogLevel:        asynq.WarnLevel,
+		ShutdownTimeout: 10 * time.Second,
+	})
+	mux := asynq.NewServeMux()
+	h.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	var sch *asynq.Scheduler
+	if cfg.Scheduler {
+		sch = asynq.NewSchedulerFromRedisClient(rdb, &asynq.SchedulerOpts{Logger: slogAdapter{log}, LogLevel: asynq.WarnLevel})
+		periodic := cfg.Periodic
+		if periodic == nil {
+			periodic = DefaultPeriodic
+		}
+		for _, p := range periodic {
+			task := asynq.NewTask(p.Type, nil)
+			if _, err := sch.Register(p.Spec, task, asynq.TaskID(p.Type), asynq.Queue(cfg.Queues.Maintenance), asynq.MaxRetry(1)); err != nil {
+				srv.Shutdown()
+				return fmt.Errorf("schedule %s: %w", p.Type, err)
+			}
+		}
+		if err := sch.Start(); err != nil {
+			srv.Shutdown()
+			return fmt.Errorf("start scheduler: %w", err)
+		}
+	}
+	<-ctx.Done()
+	if sch != nil {
+		sch.Shutdown()
+	}
+	srv.Shutdown()
+	return nil
+}
+
+// slogAdapter lets asynq log through slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) {
+	msg := fmt.Sprint(args...)
+	if strings.Contains(msg, "connection is shared") {
+		// asynq tries to close the Redis client it was handed; the caller owns it.
+		a.l.Debug(msg, "component", "asynq")
+		return
+	}
+	a.l.Error(msg, "component", "asynq")
+}
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
