@@ -64,4 +64,3 @@ func (s *server) fail(c *gin.Context, err error) {
 
 var errNoRoute = hub.Errorf(hub.ENotFound, "no such endpoint")
 var errMethod = hub.Errorf(hub.ENotFound, "no such endpoint for this method")
-
