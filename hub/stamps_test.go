@@ -21,7 +21,7 @@ func TestApplyStamps(t *testing.T) {
 		{"last goal starts a new cycle", Card{Cycle: 1, Stamps: 7, StampsTotal: 7, GoalIndex: 2}, 1, []int{2}, Card{Stamps: 0, StampsTotal: 8, GoalIndex: 0, Cycle: 2}},
 		{"stamps past the last goal carry over", Card{Cycle: 1, Stamps: 7, StampsTotal: 7, GoalIndex: 2}, 4, []int{2, 0}, Card{Stamps: 3, StampsTotal: 11, GoalIndex: 1, Cycle: 2}},
 		{"every goal twice", Card{Cycle: 1}, 16, []int{0, 1, 2, 0, 1, 2}, Card{Stamps: 0, StampsTotal: 16, GoalIndex: 0, Cycle: 3}},
-				{"hundred stamps: twelve cycles of 8 and 4 more", Card{Cycle: 1}, 100, append(repeat([]int{0, 1, 2}, 12), 0), Card{Stamps: 4, StampsTotal: 100, GoalIndex: 1, Cycle: 13}},
+		{"hundred stamps: twelve cycles of 8 and 4 more", Card{Cycle: 1}, 100, append(repeat([]int{0, 1, 2}, 12), 0), Card{Stamps: 4, StampsTotal: 100, GoalIndex: 1, Cycle: 13}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -238,4 +238,6 @@ func (a slogAdapter) Error(args ...any) {
 	}
 	a.l.Error(msg, "component", "asynq")
 }
-func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true) }
+func (a slogAdapter) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}
