@@ -1,11 +1,274 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/gin-gonic/gin"
+
+	"github.com/7loc/hub/hub"
 )
 
+// benchOptions configures `hub bench api`.
+type benchOptions struct {
+	clients  int
+	duration time.Duration
+	warmup   time.Duration
+	cards    int
+	workers  bool
+	baseline bool
+	profile  string
+}
+
+// benchResult is one measured run.
+type benchResult struct {
+	name     string
+	requests int
+	errors   int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+	max      time.Duration
+}
+
+func (r benchResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// runBench load-tests the stamp endpoint through the real HTTP stack: the
+// database, the rate limiter and the asynq enqueue of every event, on the
+// configured database and Redis. It prints a Markdown table.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
-	return errors.New("bench: not built yet")
+	if len(args) == 0 || args[0] != "api" {
+		return errors.New("usage: hub bench api [--clients N] [--duration D] [--cards N] [--database-url URL] [--redis-url URL]")
+	}
+	var o benchOptions
+	cfg, _, err := parseConfig("bench api", args[1:], lookup, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients")
+		fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per run")
+		fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each run")
+		fs.IntVar(&o.cards, "cards", 2000, "cards the clients stamp at random")
+		fs.BoolVar(&o.baseline, "baseline", true, "also measure a bare gin handler with the same clients")
+		fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured hub run to this file")
+	})
+	if err != nil {
+		return err
+	}
+	o.workers = cfg.WithWorkers // --with-workers: also dispatch the events while measuring
+	cfg.LogLevel, cfg.LogFormat = "warn", "text"
+	cfg.RateLimit, cfg.RateBurst = 1_000_000, 1_000_000 // the limiter runs, but never refuses
+	if cfg.DatabaseURL == "" {
+		dir, err := os.MkdirTemp("", "hub-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DatabaseURL = filepath.Join(dir, "bench.db")
+	}
+	if cfg.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return err
+		}
+		defer mr.Close()
+		cfg.RedisURL = "redis://" + mr.Addr()
+		fmt.Fprintln(stderr, "bench: no HUB_REDIS_URL; using the embedded in-memory Redis (numbers are not those of a real Redis)")
+	}
+	cfg.QueuePrefix = "bench" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	defer a.rdb.Del(context.Background(), "asynq:{"+a.queues.Events+"}:pending")
+
+	key, cards, err := benchFixture(ctx, a.svc, o.cards)
+	if err != nil {
+		return fmt.Errorf("bench fixture: %w", err)
+	}
+	h, err := a.handler()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.workers {
+		go func() { _ = a.runWorkers(rctx, false) }()
+	}
+
+	var results []benchResult
+	if o.baseline {
+		gin.SetMode(gin.ReleaseMode)
+		bare := gin.New()
+		bare.POST("/v1/cards/:id/stamps", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+		r, err := measure(rctx, "bare gin handler", bare, o, func(int) (string, string) { return "/v1/cards/x/stamps", "" })
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r, err := measure(rctx, "POST /v1/cards/{id}/stamps ("+a.store.Dialect()+")", h, o, func(i int) (string, string) {
+		return "/v1/cards/" + cards[rand.IntN(len(cards))] + "/stamps", key
+	})
+	if err != nil {
+		return err
+	}
+	results = append(results, r)
+
+	fmt.Fprintf(stdout, "clients=%d duration=%s cards=%d database=%s workers=%v\n\n", o.clients, o.duration, o.cards, a.store.Dialect(), o.workers)
+	fmt.Fprintln(stdout, "| run | requests/s | p50 | p99 | max | errors | vs bare gin |")
+	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, r := range results {
+		ratio := "-"
+		if o.baseline && r.name != results[0].name {
+			ratio = fmt.Sprintf("%.2f", r.rps()/results[0].rps())
+		}
+		fmt.Fprintf(stdout, "| %s | %.0f | %s | %s | %s | %d | %s |\n", r.name, r.rps(), ms(r.p50), ms(r.p99), ms(r.max), r.errors, ratio)
+	}
+	fmt.Fprintf(stdout, "\npeak RSS of the process (server and clients): %s\n", peakRSS())
+	depth, _ := a.rdb.LLen(ctx, "asynq:{"+a.queues.Events+"}:pending").Result()
+	fmt.Fprintf(stdout, "dispatch tasks waiting in Redis after the run: %d\n", depth)
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// benchFixture makes a business with a key and n cards to stamp.
+func benchFixture(ctx context.Context, svc *hub.Service, n int) (string, []string, error) {
+	k, err := svc.EnsureKey(ctx, "Bench "+strconv.FormatInt(time.Now().UnixNano(), 36), "bench", nil)
+	if err != nil {
+		return "", nil, err
+	}
+	pr, err := svc.Authenticate(ctx, k.Key)
+	if err != nil {
+		return "", nil, err
+	}
+	tpl, err := svc.CreateCardTemplate(ctx, pr.Business.ID, hub.CardTemplateInput{Name: "Bench", Goals: []hub.GoalInput{
+		{Stamps: 5, Reward: hub.RewardInput{Title: "Coffee"}}, {Stamps: 10, Reward: hub.RewardInput{Title: "Cake"}},
+	}})
+	if err != nil {
+		return "", nil, err
+	}
+	cards := make([]string, n)
+	for i := range cards {
+		email := fmt.Sprintf("bench%d@example.com", i)
+		c, _, err := svc.IssueCard(ctx, pr, hub.IssueCardInput{TemplateID: tpl.ID, Customer: hub.CustomerInput{Email: &email}})
+		if err != nil {
+			return "", nil, err
+		}
+		cards[i] = c.ID
+	}
+	return k.Key, cards, nil
+}
+
+// measure serves h on loopback and runs o.clients clients against it: a
+// warm-up, then o.duration measured.
+func measure(ctx context.Context, name string, h http.Handler, o benchOptions, target func(i int) (path, key string)) (benchResult, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return benchResult{}, err
+	}
+	srv := &http.Server{Handler: h, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2}, Timeout: 10 * time.Second}
+
+	run := func(d time.Duration, record bool) ([]time.Duration, int, time.Duration) {
+		var mu sync.Mutex
+		var all []time.Duration
+		failures := 0
+		start := time.Now()
+		deadline := start.Add(d)
+		var wg sync.WaitGroup
+		for c := 0; c < o.clients; c++ {
+			wg.Add(1)
+			go func(c int) {
+				defer wg.Done()
+				lat := make([]time.Duration, 0, 4096)
+				bad := 0
+				body := []byte(`{"count":1}`)
+				for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+					path, key := target(c*1_000_000 + i)
+					req, _ := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					if key != "" {
+						req.Header.Set("Authorization", "Bearer "+key)
+					}
+					t0 := time.Now()
+					res, err := client.Do(req)
+					if err == nil {
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != 200 {
+							err = fmt.Errorf("status %d", res.StatusCode)
+						}
+					}
+					lat = append(lat, time.Since(t0))
+					if err != nil {
+						bad++
+					}
+				}
+				if record {
+					mu.Lock()
+					all = append(all, lat...)
+					failures += bad
+					mu.Unlock()
+				}
+			}(c)
+		}
+		wg.Wait()
+		return all, failures, time.Since(start)
+	}
+	run(o.warmup, false)
+	lat, failures, elapsed := run(o.duration, true)
+	if len(lat) == 0 {
+		return benchResult{}, errors.New("no request completed")
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return benchResult{name: name, requests: len(lat), errors: failures, elapsed: elapsed, p50: pct(0.50), p99: pct(0.99), max: lat[len(lat)-1]}, nil
+}
+
+// peakRSS reads the process's peak resident set size from /proc.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }

@@ -1,0 +1,163 @@
+package tasks_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/redistest"
+	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/hub/sqlstore/sqltest"
+	"github.com/7loc/hub/hub/tasks"
+)
+
+// switchable is a publisher that can be made to fail, as when the process
+// dies between the commit and the enqueue.
+type switchable struct {
+	pub  hub.EventPublisher
+	down bool
+}
+
+func (s *switchable) PublishEvents(ctx context.Context, keys []hub.EventKey) error {
+	if s.down {
+		return errors.New("queue unreachable")
+	}
+	return s.pub.PublishEvents(ctx, keys)
+}
+
+type env struct {
+	svc    *hub.Service
+	pub    *switchable
+	queues tasks.Queues
+	client *asynq.Client
+	biz    *hub.Principal
+	tpl    *hub.CardTemplate
+}
+
+func newEnv(t *testing.T, st *sqlstore.Store) *env {
+	t.Helper()
+	rdb, _ := redistest.Client(t)
+	e := &env{queues: tasks.NewQueues(redistest.Prefix()), client: asynq.NewClientFromRedisClient(rdb)}
+	e.pub = &switchable{pub: tasks.NewPublisher(e.client, e.queues)}
+	svc, err := hub.NewService(hub.Config{Store: st, Publisher: e.pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = svc
+	ctx := context.Background()
+	k, err := svc.EnsureKey(ctx, "Café", "anna", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.biz, err = svc.Authenticate(ctx, k.Key); err != nil {
+		t.Fatal(err)
+	}
+	e.tpl, err = svc.CreateCardTemplate(ctx, e.biz.Business.ID, hub.CardTemplateInput{Name: "C", Goals: []hub.GoalInput{{Stamps: 2, Reward: hub.RewardInput{Title: "R"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	h := tasks.NewHandlers(svc, nil)
+	h.RelayMinAge = time.Nanosecond
+	go func() {
+		done <- tasks.Run(runCtx, rdb, h, tasks.WorkerConfig{
+			Queues: e.queues, Concurrency: 4, Scheduler: true,
+			Periodic: []tasks.Periodic{{Spec: "@every 1s", Type: tasks.TypeRelayOutbox}},
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("workers: %v", err)
+		}
+	})
+	return e
+}
+
+// undispatched counts the business's events not yet dispatched.
+func (e *env) undispatched(t *testing.T) int {
+	t.Helper()
+	evs, _, err := e.svc.Events(context.Background(), hub.EventFilter{BusinessID: e.biz.Business.ID, Page: hub.Page{Limit: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.DispatchedAt == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestEventsAreDispatchedByTheWorkers(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		email := "ann@example.com"
+		c, _, err := e.svc.IssueCard(ctx, e.biz, hub.IssueCardInput{TemplateID: e.tpl.ID, Customer: hub.CustomerInput{Email: &email}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.AddStamps(ctx, e.biz, c.ID, hub.AddStampsInput{Count: ptr(2)}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "all 4 events dispatched", 15*time.Second, func() bool { return e.undispatched(t) == 0 })
+	})
+}
+
+func TestRelayDispatchesEventsWhoseEnqueueWasLost(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		e.pub.down = true // commit succeeds, enqueue is lost
+		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+			if _, _, err := e.svc.IssueCard(ctx, e.biz, hub.IssueCardInput{TemplateID: e.tpl.ID, Customer: hub.CustomerInput{Email: &email}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := e.undispatched(t); n != 3 {
+			t.Fatalf("undispatched = %d, want 3", n)
+		}
+		e.pub.down = false // the relay publishes through the same publisher
+		waitFor(t, "the relay to dispatch the 3 events", 20*time.Second, func() bool { return e.undispatched(t) == 0 })
+	})
+}
+
+func TestPublishingTwiceQueuesOnce(t *testing.T) {
+	rdb, _ := redistest.Client(t)
+	q := tasks.NewQueues(redistest.Prefix())
+	client := asynq.NewClientFromRedisClient(rdb)
+	pub := tasks.NewPublisher(client, q)
+	keys := []hub.EventKey{{BusinessID: "b_1", ID: hub.NewID(hub.PrefixEvent)}}
+	for i := 0; i < 3; i++ {
+		if err := pub.PublishEvents(context.Background(), keys); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	info, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(q.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Pending != 1 {
+		t.Errorf("pending tasks = %d, want 1", info.Pending)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

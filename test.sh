@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command of the README: formatting, vet, and every test with the race
+# detector. SQL tests run on SQLite and on PostgreSQL (HUB_TEST_POSTGRES_URL,
+# default postgres://postgres@127.0.0.1:5432/test); Redis tests use
+# HUB_TEST_REDIS_URL (default redis://127.0.0.1:6379/0) or an embedded server.
+set -euo pipefail
+cd "$(dirname "$0")"
+echo "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "go vet"
+go vet ./...
+echo "go test -race"
+go test -race -count=1 -timeout 20m ./... "$@"
