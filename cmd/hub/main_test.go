@@ -235,4 +235,3 @@ func getJSON(t *testing.T, url, key string, v any) {
 		t.Fatal(err)
 	}
 }
-
