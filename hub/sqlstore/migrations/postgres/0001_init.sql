@@ -144,8 +144,9 @@ CREATE INDEX events_business_customer_idx ON events (business_id, customer_id, i
 CREATE INDEX events_business_card_idx ON events (business_id, card_id, id);
 CREATE INDEX events_undispatched_idx ON events (created_at, id) WHERE dispatched_at IS NULL;
 
+-- A response cache of the HTTP layer, keyed by business but not tied to it.
 CREATE TABLE idempotency_keys (
-    business_id  TEXT COLLATE "C" NOT NULL REFERENCES businesses (id),
+    business_id  TEXT COLLATE "C" NOT NULL,
     key          TEXT NOT NULL,
     method       TEXT NOT NULL,
     path         TEXT NOT NULL,
