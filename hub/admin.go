@@ -170,6 +170,7 @@ func (s *Service) APIKeys(ctx context.Context, businessID string) ([]*APIKey, er
 // RegenerateAPIKey replaces an active key's secret; the old secret stops working at once.
 func (s *Service) RegenerateAPIKey(ctx context.Context, businessID, id string) (*APIKey, error) {
 	var k *APIKey
+	var oldHash string
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		var err error
 		k, err = tx.APIKey(ctx, businessID, id)
@@ -179,6 +180,7 @@ func (s *Service) RegenerateAPIKey(ctx context.Context, businessID, id string) (
 		if k.Status != KeyActive {
 			return Errorf(EConflict, "the key was deleted; create a new one for the login")
 		}
+		oldHash = k.Hash
 		secret := NewAPIKeySecret()
 		k.Key, k.Hash, k.MaskedKey = secret, HashAPIKey(secret), MaskAPIKey(secret)
 		return tx.UpdateAPIKey(ctx, k)
@@ -186,22 +188,30 @@ func (s *Service) RegenerateAPIKey(ctx context.Context, businessID, id string) (
 	if err != nil {
 		return nil, err
 	}
+	s.revoked(ctx, oldHash)
 	return k, nil
 }
 
 // RevokeAPIKey stops a key at once; it stays listed as revoked.
 func (s *Service) RevokeAPIKey(ctx context.Context, businessID, id string) error {
-	return s.write(ctx, func(tx Tx, _ *outbox) error {
+	var hash string
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		k, err := tx.APIKey(ctx, businessID, id)
 		if err != nil {
 			return err
 		}
+		hash = k.Hash
 		if k.Status == KeyRevoked {
 			return nil
 		}
 		k.Status = KeyRevoked
 		return tx.UpdateAPIKey(ctx, k)
 	})
+	if err != nil {
+		return err
+	}
+	s.revoked(ctx, hash)
+	return nil
 }
 
 // EnsureKey creates the business (by name) and the staff login when missing and
@@ -255,10 +265,21 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 	if !WellFormedAPIKey(key) {
 		return nil, Errorf(EUnauthorized, "missing or malformed API key")
 	}
+	hash := HashAPIKey(key)
+	if s.keyTTL > 0 {
+		if v, ok := s.keys.Load(hash); ok {
+			c := v.(cachedPrincipal)
+			if time.Now().Before(c.expires) {
+				s.touch(ctx, c.pr)
+				return c.pr, nil
+			}
+			s.keys.Delete(hash)
+		}
+	}
 	var pr *Principal
 	err := s.read(ctx, func(tx Tx) error {
 		var err error
-		pr, err = tx.PrincipalByKeyHash(ctx, HashAPIKey(key))
+		pr, err = tx.PrincipalByKeyHash(ctx, hash)
 		return err
 	})
 	if ErrorCode(err) == ENotFound {
@@ -267,8 +288,33 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 	if err != nil {
 		return nil, err
 	}
+	if s.keyTTL > 0 {
+		s.keys.Store(hash, cachedPrincipal{pr: pr, expires: time.Now().Add(s.keyTTL)})
+	}
 	s.touch(ctx, pr)
 	return pr, nil
+}
+
+// ForgetKey drops a key hash from the authentication cache; the next call
+// with that key asks the store. Revocations from other processes arrive here.
+func (s *Service) ForgetKey(keyHash string) { s.keys.Delete(keyHash) }
+
+// ForgetAllKeys empties the authentication cache, for when revocations may
+// have been missed (the channel that carries them reconnected).
+func (s *Service) ForgetAllKeys() {
+	s.keys.Range(func(k, _ any) bool { s.keys.Delete(k); return true })
+}
+
+// revoked forgets a key hash here and tells the other processes.
+func (s *Service) revoked(ctx context.Context, keyHash string) {
+	s.ForgetKey(keyHash)
+	if s.revocations == nil {
+		return
+	}
+	if err := s.revocations.PublishRevocation(context.WithoutCancel(ctx), keyHash); err != nil {
+		s.log.WarnContext(ctx, "announcing a revoked key failed; other processes trust it until their cache expires",
+			"err", err)
+	}
 }
 
 // touch records the key's use at most once a minute per process.

@@ -23,7 +23,7 @@ func TestDomainImportsOnlyTheStandardLibrary(t *testing.T) {
 // TestNoSidewaysImports keeps the adapters apart: sqlstore, httpapi, tasks,
 // ratelimit and cardpage import hub and their own libraries, never each other.
 func TestNoSidewaysImports(t *testing.T) {
-	adapters := []string{"sqlstore", "httpapi", "tasks", "ratelimit", "cardpage"}
+	adapters := []string{"sqlstore", "httpapi", "tasks", "ratelimit", "cardpage", "revocation"}
 	for _, a := range adapters {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+a).CombinedOutput()
 		if err != nil {

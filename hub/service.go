@@ -25,6 +25,20 @@ type Config struct {
 	Intn func(n int) int
 	// PublicURL is the base of card page links. Empty means http://localhost:8080.
 	PublicURL string
+	// KeyCacheTTL is how long an authenticated API key is trusted without
+	// asking the store again. Zero disables the cache. A key revoked or
+	// regenerated through this Service is forgotten at once; other processes
+	// forget it when Revocations reaches them (see ForgetKey), and after the
+	// TTL at the latest.
+	KeyCacheTTL time.Duration
+	// Revocations tells other processes about revoked key hashes. Nil means
+	// this process is alone (or the TTL is the only bound).
+	Revocations RevocationPublisher
+}
+
+// RevocationPublisher announces a revoked API key (by hash) to every process.
+type RevocationPublisher interface {
+	PublishRevocation(ctx context.Context, keyHash string) error
 }
 
 // Service holds the use cases of the hub. It is safe for concurrent use.
@@ -38,6 +52,15 @@ type Service struct {
 
 	templates sync.Map // card template id -> *CardTemplate; templates never change
 	touched   sync.Map // api key id -> time.Time of the last recorded use
+
+	keyTTL      time.Duration
+	keys        sync.Map // key hash -> cachedPrincipal
+	revocations RevocationPublisher
+}
+
+type cachedPrincipal struct {
+	pr      *Principal
+	expires time.Time
 }
 
 // NewService returns a Service for the configuration.
@@ -46,12 +69,14 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("hub: Config.Store is required")
 	}
 	s := &Service{
-		store:     cfg.Store,
-		publisher: cfg.Publisher,
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		intn:      cfg.Intn,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		store:       cfg.Store,
+		publisher:   cfg.Publisher,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		intn:        cfg.Intn,
+		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
+		keyTTL:      cfg.KeyCacheTTL,
+		revocations: cfg.Revocations,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

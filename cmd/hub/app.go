@@ -20,6 +20,7 @@ import (
 	"github.com/7loc/hub/hub/cardpage"
 	"github.com/7loc/hub/hub/httpapi"
 	"github.com/7loc/hub/hub/ratelimit"
+	"github.com/7loc/hub/hub/revocation"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/tasks"
 )
@@ -33,6 +34,7 @@ type app struct {
 	queue  *asynq.Client
 	queues tasks.Queues
 	svc    *hub.Service
+	revoke *revocation.Channel
 }
 
 func newLogger(cfg *config, w io.Writer) (*slog.Logger, error) {
@@ -75,8 +77,10 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	opt.PoolSize = 64
 	a.rdb = redis.NewClient(opt)
 	a.queue = asynq.NewClientFromRedisClient(a.rdb)
+	a.revoke = revocation.New(a.rdb, cfg.QueuePrefix)
 	a.svc, err = hub.NewService(hub.Config{
 		Store: st, Publisher: tasks.NewPublisher(a.queue, a.queues), Logger: log, PublicURL: cfg.publicURL(),
+		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke,
 	})
 	if err != nil {
 		a.Close()
@@ -126,6 +130,9 @@ func (a *app) serveHTTP(ctx context.Context, ln net.Listener) error {
 	h, err := a.handler()
 	if err != nil {
 		return err
+	}
+	if a.cfg.KeyCacheTTL > 0 {
+		go a.revoke.Listen(ctx, a.svc.ForgetKey, a.svc.ForgetAllKeys)
 	}
 	srv := &http.Server{
 		Handler:           h,

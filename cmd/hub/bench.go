@@ -70,7 +70,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	o.workers = cfg.WithWorkers // --with-workers: also dispatch the events while measuring
 	cfg.LogLevel, cfg.LogFormat = "warn", "text"
-	cfg.RateLimit, cfg.RateBurst = 1_000_000, 1_000_000 // the limiter runs, but never refuses
+	if cfg.RateLimit > 0 {
+		cfg.RateLimit, cfg.RateBurst = 1_000_000, 1_000_000 // the limiter runs, but never refuses
+	}
 	if cfg.DatabaseURL == "" {
 		dir, err := os.MkdirTemp("", "hub-bench-")
 		if err != nil {

@@ -31,6 +31,7 @@ type config struct {
 	ShutdownTimeout  time.Duration
 	RelayMinAge      time.Duration
 	DatabaseMaxConns int
+	KeyCacheTTL      time.Duration
 }
 
 // setting describes one configuration entry for flags, env and the README.
@@ -60,6 +61,7 @@ var settings = []setting{
 	{"shutdown-timeout", "HUB_SHUTDOWN_TIMEOUT", "15s", "how long a stopping process waits for requests in flight"},
 	{"relay-min-age", "HUB_RELAY_MIN_AGE", "30s", "age after which an undispatched event is enqueued again by the relay"},
 	{"database-max-conns", "HUB_DATABASE_MAX_CONNS", "16", "PostgreSQL pool size (SQLite uses one writer and several readers)"},
+	{"key-cache-ttl", "HUB_KEY_CACHE_TTL", "10s", "how long an API process trusts an authenticated key; revocations reach every process at once over Redis, the TTL bounds a missed one (0 disables the cache)"},
 }
 
 // bind registers every setting as a flag with its documented default.
@@ -71,7 +73,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"queue-prefix": &c.QueuePrefix, "concurrency": &c.Concurrency, "log-level": &c.LogLevel,
 		"log-format": &c.LogFormat, "migrate": &c.Migrate, "with-workers": &c.WithWorkers,
 		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "relay-min-age": &c.RelayMinAge,
-		"database-max-conns": &c.DatabaseMaxConns,
+		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
 	}
 	for _, s := range settings {
 		help := s.help + " (env " + s.env + ")"

@@ -1,0 +1,104 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
+
+const eventCols = "id, business_id, type, customer_id, card_id, voucher_id, created_at, dispatched_at, payload"
+
+// eventBatch is how many events one INSERT carries (9 arguments each).
+const eventBatch = 100
+
+// idBatch is how many ids one UPDATE ... WHERE id IN (...) carries.
+const idBatch = 500
+
+func scanEvent(r scanner) (*hub.EventRecord, error) {
+	var e hub.EventRecord
+	var typ string
+	var payload []byte
+	err := r.Scan(&e.ID, &e.BusinessID, &typ, &e.CustomerID, &e.CardID, &e.VoucherID,
+		timeDest{&e.CreatedAt}, nullTimeDest{&e.DispatchedAt}, &payload)
+	e.Type = hub.EventType(typ)
+	e.Payload = payload
+	return &e, err
+}
+
+// InsertEvents implements hub.Tx: the events go in with one INSERT per 100.
+func (t *tx) InsertEvents(ctx context.Context, events []hub.EventRecord) error {
+	for len(events) > 0 {
+		n := min(len(events), eventBatch)
+		batch := events[:n]
+		events = events[n:]
+		args := make([]any, 0, n*9)
+		for i := range batch {
+			e := &batch[i]
+			args = append(args, e.ID, e.BusinessID, string(e.Type), e.CustomerID, e.CardID, e.VoucherID,
+				t.tm(e.CreatedAt), t.ntm(e.DispatchedAt), string(e.Payload))
+		}
+		if _, err := t.exec(ctx, "INSERT INTO events ("+eventCols+") VALUES "+placeholders(n, 9), args...); err != nil {
+			return mapErr(err, "event")
+		}
+	}
+	return nil
+}
+
+// Event implements hub.Tx.
+func (t *tx) Event(ctx context.Context, businessID, id string) (*hub.EventRecord, error) {
+	return one(ctx, t, "event", "SELECT "+eventCols+" FROM events WHERE id = ? AND business_id = ?",
+		[]any{id, businessID}, scanEvent)
+}
+
+// Events implements hub.Tx: newest first, at most page.Size()+1, newer than
+// SinceID when it is set; empty fields are ignored.
+func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord, error) {
+	var f filter
+	f.add("business_id = ?", ef.BusinessID)
+	if ef.Type != "" {
+		f.add("type = ?", string(ef.Type))
+	}
+	if ef.CustomerID != "" {
+		f.add("customer_id = ?", ef.CustomerID)
+	}
+	if ef.CardID != "" {
+		f.add("card_id = ?", ef.CardID)
+	}
+	if ef.SinceID != "" {
+		f.add("id > ?", ef.SinceID)
+	}
+	tail := f.page("id", ef.Page)
+	return list(ctx, t, "event", "SELECT "+eventCols+" FROM events"+f.sql()+tail, f.args, scanEvent)
+}
+
+// UndispatchedEvents implements hub.Tx: events of every business created at
+// or before at and not yet dispatched, oldest first.
+func (t *tx) UndispatchedEvents(ctx context.Context, at time.Time, limit int) ([]*hub.EventRecord, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	return list(ctx, t, "event",
+		"SELECT "+eventCols+" FROM events WHERE dispatched_at IS NULL AND created_at <= ?"+
+			" ORDER BY created_at, id LIMIT ?",
+		[]any{t.tm(at), limit}, scanEvent)
+}
+
+// MarkEventsDispatched implements hub.Tx: it records the first dispatch
+// time of each event; unknown and already dispatched ids are skipped.
+func (t *tx) MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error {
+	for len(ids) > 0 {
+		n := min(len(ids), idBatch)
+		args := make([]any, 0, n+1)
+		args = append(args, t.tm(at))
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		ids = ids[n:]
+		if _, err := t.exec(ctx, "UPDATE events SET dispatched_at = ? WHERE dispatched_at IS NULL AND id IN ("+inList(n)+")",
+			args...); err != nil {
+			return mapErr(err, "event")
+		}
+	}
+	return nil
+}

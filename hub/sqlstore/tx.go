@@ -1,0 +1,232 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
+
+// querier is what both *sql.DB (Read) and *sql.Tx (Write) offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// tx implements hub.Tx over a transaction (Write) or the read pool (Read).
+type tx struct {
+	s     *Store
+	q     querier
+	write bool
+}
+
+var _ hub.Tx = (*tx)(nil)
+
+// errReadOnly is returned by writes attempted inside Store.Read.
+var errReadOnly = errors.New("sqlstore: write attempted inside Store.Read")
+
+// bind rewrites the ? placeholders for the dialect.
+func (t *tx) bind(q string) string {
+	if t.s.pg {
+		return t.s.binds.get(q)
+	}
+	return q
+}
+
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if !t.write {
+		return nil, errReadOnly
+	}
+	return t.q.ExecContext(ctx, t.bind(q), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.q.QueryRowContext(ctx, t.bind(q), args...)
+}
+
+func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.q.QueryContext(ctx, t.bind(q), args...)
+}
+
+// execOne runs an UPDATE that must touch exactly one row: none is not_found.
+func (t *tx) execOne(ctx context.Context, kind, q string, args ...any) error {
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return mapErr(err, kind)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return mapErr(err, kind)
+	}
+	if n == 0 {
+		return hub.NotFound(kind)
+	}
+	return nil
+}
+
+// insert runs an INSERT that may break a unique constraint. It leaves the
+// transaction usable either way, on both databases: the insert first runs
+// with ON CONFLICT DO NOTHING (a PostgreSQL error would abort the whole
+// transaction); only when nothing was inserted does it run again plainly,
+// guarded by a savepoint, to learn which constraint it breaks.
+func (t *tx) insert(ctx context.Context, kind, q string, args ...any) error {
+	res, err := t.exec(ctx, q+" ON CONFLICT DO NOTHING", args...)
+	if err != nil {
+		return mapErr(err, kind)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return mapErr(err, kind)
+	}
+	if n > 0 {
+		return nil
+	}
+	return t.guarded(ctx, kind, func() error {
+		_, err := t.exec(ctx, q, args...)
+		return err
+	})
+}
+
+// guarded runs a statement that may fail on a constraint so that, on
+// PostgreSQL, the failure does not abort the transaction (a savepoint), as
+// it does not on SQLite.
+func (t *tx) guarded(ctx context.Context, kind string, run func() error) error {
+	if !t.write {
+		return errReadOnly
+	}
+	if !t.s.pg {
+		return mapErr(run(), kind)
+	}
+	if _, err := t.q.ExecContext(ctx, "SAVEPOINT sqlstore_guard"); err != nil {
+		return mapErr(err, kind)
+	}
+	if err := run(); err != nil {
+		if _, rerr := t.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sqlstore_guard"); rerr != nil {
+			return mapErr(errors.Join(err, rerr), kind)
+		}
+		return mapErr(err, kind)
+	}
+	if _, err := t.q.ExecContext(ctx, "RELEASE SAVEPOINT sqlstore_guard"); err != nil {
+		return mapErr(err, kind)
+	}
+	return nil
+}
+
+// tm converts a time to its stored form: UTC, truncated to milliseconds,
+// TEXT on SQLite.
+func (t *tx) tm(v time.Time) any {
+	v = v.UTC().Truncate(time.Millisecond)
+	if t.s.pg {
+		return v
+	}
+	return v.Format(sqliteTime)
+}
+
+// ntm is tm for an optional time; nil is NULL.
+func (t *tx) ntm(v *time.Time) any {
+	if v == nil {
+		return nil
+	}
+	return t.tm(*v)
+}
+
+// lock returns the FOR UPDATE clause for a row read with forUpdate inside a
+// PostgreSQL write transaction. SQLite needs none: its single writer
+// connection already serialises writers.
+func (t *tx) lock(forUpdate bool, alias string) string {
+	if forUpdate && t.write && t.s.pg {
+		return " FOR UPDATE OF " + alias
+	}
+	return ""
+}
+
+// filter builds the WHERE clause and arguments of a list query.
+type filter struct {
+	where []string
+	args  []any
+}
+
+// add appends a condition with its arguments.
+func (f *filter) add(cond string, args ...any) {
+	f.where = append(f.where, cond)
+	f.args = append(f.args, args...)
+}
+
+// page adds the cursor condition on the id column and returns the ORDER BY
+// and LIMIT tail: newest first, one row more than the page size.
+func (f *filter) page(idCol string, p hub.Page) string {
+	if p.Cursor != "" {
+		f.add(idCol+" < ?", p.Cursor)
+	}
+	f.args = append(f.args, p.Size()+1)
+	return " ORDER BY " + idCol + " DESC LIMIT ?"
+}
+
+// sql returns the WHERE clause.
+func (f *filter) sql() string {
+	if len(f.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.where, " AND ")
+}
+
+// list runs a query and scans each row.
+func list[T any](ctx context.Context, t *tx, kind, q string, args []any, scan func(scanner) (*T, error)) ([]*T, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(err, kind)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapErr(err, kind)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err, kind)
+	}
+	return out, nil
+}
+
+// one runs a query for a single row and scans it; no row is not_found.
+func one[T any](ctx context.Context, t *tx, kind, q string, args []any, scan func(scanner) (*T, error)) (*T, error) {
+	v, err := scan(t.queryRow(ctx, q, args...))
+	if err != nil {
+		return nil, mapErr(err, kind)
+	}
+	return v, nil
+}
+
+// placeholders returns "(?, ?, ...)" groups for a multi-row VALUES list.
+func placeholders(rows, cols int) string {
+	group := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var b strings.Builder
+	b.Grow(rows * (len(group) + 2))
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(group)
+	}
+	return b.String()
+}
+
+// inList returns "?, ?, ..." for n values.
+func inList(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
