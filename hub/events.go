@@ -49,18 +49,29 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*EventRecord, *s
 	return items, next, nil
 }
 
-// DispatchEvent runs the consumers of one committed event and marks it
-// dispatched. Running it again for the same event is harmless.
-func (s *Service) DispatchEvent(ctx context.Context, businessID, id string) error {
+// DispatchEvents runs the consumers of committed events and marks them
+// dispatched, in one transaction. Events already dispatched are skipped and
+// unknown ids are ignored (logged), so running it again is harmless.
+func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []string) error {
 	return s.store.Write(ctx, func(tx Tx) error {
-		e, err := tx.Event(ctx, businessID, id)
-		if err != nil {
-			return err
+		var todo []string
+		for _, id := range ids {
+			e, err := tx.Event(ctx, businessID, id)
+			if ErrorCode(err) == ENotFound {
+				s.log.WarnContext(ctx, "dispatch of an unknown event skipped", "event_id", id)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if e.DispatchedAt == nil {
+				todo = append(todo, id)
+			}
 		}
-		if e.DispatchedAt != nil {
+		if len(todo) == 0 {
 			return nil
 		}
-		return tx.MarkEventsDispatched(ctx, []string{id}, s.clock())
+		return tx.MarkEventsDispatched(ctx, todo, s.clock())
 	})
 }
 

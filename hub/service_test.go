@@ -581,10 +581,11 @@ func TestPublishFailureLeavesEventsForTheRelay(t *testing.T) {
 			t.Fatalf("relay = %d, %v; want 1", n, err)
 		}
 		evs, _, _ := f.svc.Events(f.ctx, hub.EventFilter{BusinessID: f.pr.Business.ID, CardID: c.ID})
-		if err := f.svc.DispatchEvent(f.ctx, f.pr.Business.ID, evs[0].ID); err != nil {
+		ids := []string{evs[0].ID, "evt_01JTZ6W1Q9M3N4R5S6T7V8W9XY"} // the second does not exist
+		if err := f.svc.DispatchEvents(f.ctx, f.pr.Business.ID, ids); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.DispatchEvent(f.ctx, f.pr.Business.ID, evs[0].ID); err != nil {
+		if err := f.svc.DispatchEvents(f.ctx, f.pr.Business.ID, ids); err != nil {
 			t.Fatalf("second dispatch: %v", err)
 		}
 		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 100)

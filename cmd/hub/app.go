@@ -35,6 +35,9 @@ type app struct {
 	queues tasks.Queues
 	svc    *hub.Service
 	revoke *revocation.Channel
+
+	batcher     *tasks.Batcher
+	stopBatcher context.CancelFunc
 }
 
 func newLogger(cfg *config, w io.Writer) (*slog.Logger, error) {
@@ -78,8 +81,12 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	a.rdb = redis.NewClient(opt)
 	a.queue = asynq.NewClientFromRedisClient(a.rdb)
 	a.revoke = revocation.New(a.rdb, cfg.QueuePrefix)
+	a.batcher = tasks.NewBatcher(tasks.NewPublisher(a.queue, a.queues), time.Millisecond, log)
+	bctx, stopBatcher := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBatcher = stopBatcher
+	go a.batcher.Run(bctx)
 	a.svc, err = hub.NewService(hub.Config{
-		Store: st, Publisher: tasks.NewPublisher(a.queue, a.queues), Logger: log, PublicURL: cfg.publicURL(),
+		Store: st, Publisher: a.batcher, Logger: log, PublicURL: cfg.publicURL(),
 		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke,
 	})
 	if err != nil {
@@ -90,8 +97,12 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// Close releases the connections.
+// Close publishes what the batcher holds and releases the connections.
 func (a *app) Close() {
+	if a.stopBatcher != nil {
+		a.stopBatcher()
+		<-a.batcher.Done()
+	}
 	if a.queue != nil {
 		_ = a.queue.Close() // closes nothing it does not own: the client was shared
 	}

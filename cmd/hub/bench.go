@@ -22,6 +22,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
 
 	"github.com/7loc/hub/hub"
 )
@@ -68,6 +69,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if err != nil {
 		return err
 	}
+	cfg.applyRuntime(lookup)
 	o.workers = cfg.WithWorkers // --with-workers: also dispatch the events while measuring
 	cfg.LogLevel, cfg.LogFormat = "warn", "text"
 	if cfg.RateLimit > 0 {
@@ -100,7 +102,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return err
 	}
 	defer a.Close()
-	defer a.rdb.Del(context.Background(), "asynq:{"+a.queues.Events+"}:pending")
+	// The bench's queues and their tasks go when it ends; the Redis may be shared.
+	defer func() {
+		insp := asynq.NewInspectorFromRedisClient(a.rdb)
+		for _, q := range []string{a.queues.Events, a.queues.Maintenance} {
+			_ = insp.DeleteQueue(q, true)
+		}
+	}()
 
 	key, cards, err := benchFixture(ctx, a.svc, o.cards)
 	if err != nil {

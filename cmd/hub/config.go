@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
@@ -32,6 +33,8 @@ type config struct {
 	RelayMinAge      time.Duration
 	DatabaseMaxConns int
 	KeyCacheTTL      time.Duration
+	GCPercent        int
+	MemoryLimitMB    int
 }
 
 // setting describes one configuration entry for flags, env and the README.
@@ -61,6 +64,8 @@ var settings = []setting{
 	{"shutdown-timeout", "HUB_SHUTDOWN_TIMEOUT", "15s", "how long a stopping process waits for requests in flight"},
 	{"relay-min-age", "HUB_RELAY_MIN_AGE", "30s", "age after which an undispatched event is enqueued again by the relay"},
 	{"database-max-conns", "HUB_DATABASE_MAX_CONNS", "16", "PostgreSQL pool size (SQLite uses one writer and several readers)"},
+	{"gc-percent", "HUB_GC_PERCENT", "800", "Go GC target percent; the hub's live heap is small, so collecting less often saves CPU (GOGC, when set, wins)"},
+	{"memory-limit-mb", "HUB_MEMORY_LIMIT_MB", "512", "soft memory limit in MiB; near it the GC runs as often as needed (GOMEMLIMIT, when set, wins; 0 means none)"},
 	{"key-cache-ttl", "HUB_KEY_CACHE_TTL", "10s", "how long an API process trusts an authenticated key; revocations reach every process at once over Redis, the TTL bounds a missed one (0 disables the cache)"},
 }
 
@@ -74,6 +79,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"log-format": &c.LogFormat, "migrate": &c.Migrate, "with-workers": &c.WithWorkers,
 		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "relay-min-age": &c.RelayMinAge,
 		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
+		"gc-percent": &c.GCPercent, "memory-limit-mb": &c.MemoryLimitMB,
 	}
 	for _, s := range settings {
 		help := s.help + " (env " + s.env + ")"
@@ -156,4 +162,15 @@ func lastColon(s string) int {
 		}
 	}
 	return -1
+}
+
+// applyRuntime sets the garbage collector from the settings, unless the Go
+// runtime's own GOGC and GOMEMLIMIT variables are set.
+func (c *config) applyRuntime(lookup func(string) (string, bool)) {
+	if _, ok := lookup("GOGC"); !ok && c.GCPercent > 0 {
+		debug.SetGCPercent(c.GCPercent)
+	}
+	if _, ok := lookup("GOMEMLIMIT"); !ok && c.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(c.MemoryLimitMB) << 20)
+	}
 }

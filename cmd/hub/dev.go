@@ -30,6 +30,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, lookup
 	if err != nil {
 		return err
 	}
+	cfg.applyRuntime(lookup)
 	if !isSet(fs, lookup, "log-format") {
 		cfg.LogFormat = "text"
 	}

@@ -80,6 +80,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(
 	if err != nil {
 		return err
 	}
+	cfg.applyRuntime(lookup)
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
@@ -106,6 +107,7 @@ func runWork(ctx context.Context, args []string, stderr io.Writer, lookup func(s
 	if err != nil {
 		return err
 	}
+	cfg.applyRuntime(lookup)
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err

@@ -57,7 +57,24 @@ func Embedded(t testing.TB) *redis.Client {
 	return rdb
 }
 
-// Prefix returns a prefix no other test uses, for queue names and keys.
-func Prefix() string {
-	return "test" + hub.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 10)
+// Prefix returns a prefix no other test uses, for queue names and keys, and
+// deletes every key under it (asynq's included) when the test ends.
+func Prefix(t testing.TB, rdb *redis.Client) string {
+	t.Helper()
+	prefix := "test" + hub.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 10)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, pattern := range []string{prefix + "*", "asynq:{" + prefix + "*"} {
+			iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+			var keys []string
+			for iter.Next(ctx) {
+				keys = append(keys, iter.Val())
+			}
+			if len(keys) > 0 {
+				_ = rdb.Del(ctx, keys...).Err()
+			}
+		}
+		_ = rdb.SRem(ctx, "asynq:queues", prefix+":events", prefix+":maintenance").Err()
+	})
+	return prefix
 }

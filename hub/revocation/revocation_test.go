@@ -19,7 +19,7 @@ import (
 func TestRevokedKeyStopsOnEveryReplica(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		rdb, _ := redistest.Client(t)
-		ch := revocation.New(rdb, redistest.Prefix())
+		ch := revocation.New(rdb, redistest.Prefix(t, rdb))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		replica := func() *hub.Service {

@@ -40,16 +40,20 @@ func NewQueues(prefix string) Queues {
 	return Queues{Events: prefix + ":events", Maintenance: prefix + ":maintenance"}
 }
 
-// eventPayload is the id-only payload of a dispatch task.
+// eventPayload is the id-only payload of a dispatch task: the events of one
+// business that one transaction (or one relay pass) wrote, oldest first.
 type eventPayload struct {
-	BusinessID string `json:"business_id"`
-	EventID    string `json:"event_id"`
+	BusinessID string   `json:"business_id"`
+	EventIDs   []string `json:"event_ids"`
 }
 
 // DispatchMaxRetry is how often a failed dispatch is retried (asynq backs off exponentially).
 const DispatchMaxRetry = 25
 
-// Publisher enqueues a dispatch task per event; it implements hub.EventPublisher.
+// maxEventsPerTask bounds the events one dispatch task carries.
+const maxEventsPerTask = 100
+
+// Publisher enqueues the dispatch of events; it implements hub.EventPublisher.
 type Publisher struct {
 	client *asynq.Client
 	queue  string
@@ -60,19 +64,32 @@ func NewPublisher(client *asynq.Client, q Queues) *Publisher {
 	return &Publisher{client: client, queue: q.Events}
 }
 
-// PublishEvents enqueues one dispatch task per event, with the event id as the
-// task id: an event already waiting in the queue is not enqueued twice.
+// PublishEvents enqueues one dispatch task per business and up to 100
+// events, with "<first id>:<last id>" as the task id: the same batch is not
+// queued twice while it waits. A batch that overlaps another (the relay's
+// and a transaction's) may dispatch an event twice; dispatch is idempotent.
 func (p *Publisher) PublishEvents(ctx context.Context, events []hub.EventKey) error {
 	var errs []error
-	for _, e := range events {
-		payload, err := json.Marshal(eventPayload{BusinessID: e.BusinessID, EventID: e.ID})
+	for start := 0; start < len(events); {
+		end := start + 1
+		for end < len(events) && end-start < maxEventsPerTask && events[end].BusinessID == events[start].BusinessID {
+			end++
+		}
+		batch := events[start:end]
+		start = end
+		ids := make([]string, len(batch))
+		for i, e := range batch {
+			ids[i] = e.ID
+		}
+		payload, err := json.Marshal(eventPayload{BusinessID: batch[0].BusinessID, EventIDs: ids})
 		if err != nil {
 			return err
 		}
+		taskID := ids[0] + ":" + ids[len(ids)-1]
 		task := asynq.NewTask(TypeDispatchEvent, payload)
-		_, err = p.client.EnqueueContext(ctx, task, asynq.TaskID(e.ID), asynq.Queue(p.queue), asynq.MaxRetry(DispatchMaxRetry))
+		_, err = p.client.EnqueueContext(ctx, task, asynq.TaskID(taskID), asynq.Queue(p.queue), asynq.MaxRetry(DispatchMaxRetry))
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			errs = append(errs, fmt.Errorf("enqueue %s: %w", e.ID, err))
+			errs = append(errs, fmt.Errorf("enqueue %s: %w", taskID, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -105,15 +122,10 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 
 func (h *Handlers) dispatch(ctx context.Context, t *asynq.Task) error {
 	var p eventPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.EventID == "" {
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.EventIDs) == 0 {
 		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	err := h.svc.DispatchEvent(ctx, p.BusinessID, p.EventID)
-	if hub.ErrorCode(err) == hub.ENotFound {
-		h.log.WarnContext(ctx, "dispatch of an unknown event dropped", "event_id", p.EventID)
-		return fmt.Errorf("event %s not found: %w", p.EventID, asynq.SkipRetry)
-	}
-	return err
+	return h.svc.DispatchEvents(ctx, p.BusinessID, p.EventIDs)
 }
 
 func (h *Handlers) relay(ctx context.Context, _ *asynq.Task) error {

@@ -41,7 +41,7 @@ type env struct {
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	rdb, _ := redistest.Client(t)
-	e := &env{queues: tasks.NewQueues(redistest.Prefix()), client: asynq.NewClientFromRedisClient(rdb)}
+	e := &env{queues: tasks.NewQueues(redistest.Prefix(t, rdb)), client: asynq.NewClientFromRedisClient(rdb)}
 	e.pub = &switchable{pub: tasks.NewPublisher(e.client, e.queues)}
 	svc, err := hub.NewService(hub.Config{Store: st, Publisher: e.pub})
 	if err != nil {
@@ -142,10 +142,10 @@ func TestRelayDispatchesEventsWhoseEnqueueWasLost(t *testing.T) {
 
 func TestPublishingTwiceQueuesOnce(t *testing.T) {
 	rdb, _ := redistest.Client(t)
-	q := tasks.NewQueues(redistest.Prefix())
+	q := tasks.NewQueues(redistest.Prefix(t, rdb))
 	client := asynq.NewClientFromRedisClient(rdb)
 	pub := tasks.NewPublisher(client, q)
-	keys := []hub.EventKey{{BusinessID: "b_1", ID: hub.NewID(hub.PrefixEvent)}}
+	keys := []hub.EventKey{{BusinessID: "b_1", ID: hub.NewID(hub.PrefixEvent)}, {BusinessID: "b_1", ID: hub.NewID(hub.PrefixEvent)}}
 	for i := 0; i < 3; i++ {
 		if err := pub.PublishEvents(context.Background(), keys); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
@@ -156,7 +156,23 @@ func TestPublishingTwiceQueuesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if info.Pending != 1 {
-		t.Errorf("pending tasks = %d, want 1", info.Pending)
+		t.Errorf("pending tasks = %d, want 1 (two events of one business, published three times)", info.Pending)
+	}
+	// Events of two businesses, and more than a task holds, split into several tasks.
+	var many []hub.EventKey
+	for i := 0; i < 150; i++ {
+		many = append(many, hub.EventKey{BusinessID: "b_2", ID: hub.NewID(hub.PrefixEvent)})
+	}
+	many = append(many, hub.EventKey{BusinessID: "b_3", ID: hub.NewID(hub.PrefixEvent)})
+	if err := pub.PublishEvents(context.Background(), many); err != nil {
+		t.Fatal(err)
+	}
+	info, err = asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(q.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Pending != 4 {
+		t.Errorf("pending tasks = %d, want 4 (1 + 100 + 50 events of b_2 + 1 of b_3)", info.Pending)
 	}
 }
 
