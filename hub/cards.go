@@ -138,29 +138,15 @@ func (s *Service) Card(ctx context.Context, businessID, id string) (*Card, error
 
 // Cards searches a business's cards.
 func (s *Service) Cards(ctx context.Context, f CardFilter) ([]*Card, *string, error) {
-	p := Problems{}
-	if f.Email != "" {
-		e, ok := NormalizeEmail(f.Email)
-		if !ok {
-			p.Add("email", "must be an email address")
-		}
-		f.Email = e
-	}
-	if f.Phone != "" {
-		ph, ok := NormalizePhone(f.Phone)
-		if !ok {
-			p.Add("phone", "must be a phone number in international format")
-		}
-		f.Phone = ph
-	}
-	if err := p.Err(); err != nil {
+	var err error
+	if f.Email, f.Phone, err = contactFilter(f.Email, f.Phone); err != nil {
 		return nil, nil, err
 	}
 	if err := CheckPage(f.Page, PrefixCard); err != nil {
 		return nil, nil, err
 	}
 	var cards []*Card
-	err := s.read(ctx, func(tx Tx) error {
+	err = s.read(ctx, func(tx Tx) error {
 		var err error
 		if cards, err = tx.Cards(ctx, f); err != nil {
 			return err

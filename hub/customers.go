@@ -155,22 +155,8 @@ func (s *Service) Customer(ctx context.Context, businessID, id string) (*Custome
 
 // Customers lists a business's customers, optionally by email or phone.
 func (s *Service) Customers(ctx context.Context, f CustomerFilter) ([]*Customer, *string, error) {
-	p := Problems{}
-	if f.Email != "" {
-		e, ok := NormalizeEmail(f.Email)
-		if !ok {
-			p.Add("email", "must be an email address")
-		}
-		f.Email = e
-	}
-	if f.Phone != "" {
-		ph, ok := NormalizePhone(f.Phone)
-		if !ok {
-			p.Add("phone", "must be a phone number in international format")
-		}
-		f.Phone = ph
-	}
-	if err := p.Err(); err != nil {
+	var err error
+	if f.Email, f.Phone, err = contactFilter(f.Email, f.Phone); err != nil {
 		return nil, nil, err
 	}
 	if err := CheckPage(f.Page, PrefixCustomer); err != nil {
@@ -186,6 +172,26 @@ func (s *Service) Customers(ctx context.Context, f CustomerFilter) ([]*Customer,
 	}
 	items, next := page(cs, f.Page, func(c *Customer) string { return c.ID })
 	return items, next, nil
+}
+
+// contactFilter normalizes the email and phone of a search; empty means any.
+func contactFilter(email, phone string) (string, string, error) {
+	p := Problems{}
+	if email != "" {
+		e, ok := NormalizeEmail(email)
+		if !ok {
+			p.Add("email", "must be an email address")
+		}
+		email = e
+	}
+	if phone != "" {
+		ph, ok := NormalizePhone(phone)
+		if !ok {
+			p.Add("phone", "must be a phone number in international format")
+		}
+		phone = ph
+	}
+	return email, phone, p.Err()
 }
 
 // CustomerPatch changes a customer. Absent fields stay; an empty string clears

@@ -75,17 +75,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(string) (string, bool)) error {
-	cfg, _, err := parseConfig("serve", args, lookup, nil)
+// setup parses a command's settings, tunes the runtime and opens the app.
+func setup(ctx context.Context, name string, args []string, stderr io.Writer, lookup func(string) (string, bool)) (*config, *app, error) {
+	cfg, _, err := parseConfig(name, args, lookup, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cfg.applyRuntime(lookup)
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, a, nil
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(string) (string, bool)) error {
+	cfg, a, err := setup(ctx, "serve", args, stderr, lookup)
 	if err != nil {
 		return err
 	}
@@ -103,16 +112,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(
 }
 
 func runWork(ctx context.Context, args []string, stderr io.Writer, lookup func(string) (string, bool)) error {
-	cfg, _, err := parseConfig("work", args, lookup, nil)
-	if err != nil {
-		return err
-	}
-	cfg.applyRuntime(lookup)
-	log, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, log)
+	cfg, a, err := setup(ctx, "work", args, stderr, lookup)
 	if err != nil {
 		return err
 	}

@@ -88,132 +88,31 @@ func (s *server) openapi(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", doc)
 }
 
-// --- operator API ---
-
-func (s *server) createBusiness(c *gin.Context) {
-	var in hub.BusinessInput
+// withBody decodes the JSON body into In, calls fn and writes its result
+// with the status: the shape of every write endpoint.
+func withBody[In, Out any](s *server, c *gin.Context, status int, fn func(ctx context.Context, in In) (Out, error)) {
+	var in In
 	if err := decodeJSON(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
-	b, err := s.svc.CreateBusiness(c.Request.Context(), in)
-	s.respond(c, http.StatusCreated, b, err)
+	out, err := fn(c.Request.Context(), in)
+	s.respond(c, status, out, err)
 }
 
-func (s *server) createLocation(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	var in hub.LocationInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	l, err := s.svc.CreateLocation(c.Request.Context(), b, in)
-	s.respond(c, http.StatusCreated, l, err)
-}
-
-func (s *server) createStaff(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	var in hub.StaffInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	st, err := s.svc.CreateStaff(c.Request.Context(), b, in)
-	s.respond(c, http.StatusCreated, st, err)
-}
-
-func (s *server) listAPIKeys(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	keys, err := s.svc.APIKeys(c.Request.Context(), b)
+// listing reads the page parameters, calls fn and writes the list envelope.
+func listing[T any](s *server, c *gin.Context, fn func(ctx context.Context, pg hub.Page) ([]T, *string, error)) {
+	pg, err := pageParams(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	respondList(c, keys, nil)
-}
-
-func (s *server) createAPIKey(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	var in hub.APIKeyInput
-	if err := decodeJSON(c, &in); err != nil {
+	items, next, err := fn(c.Request.Context(), pg)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	k, err := s.svc.CreateAPIKey(c.Request.Context(), b, in)
-	s.respond(c, http.StatusCreated, k, err)
-}
-
-func (s *server) regenerateAPIKey(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	id, ok := s.idParam(c, "id", hub.PrefixAPIKey, "api key")
-	if !ok {
-		return
-	}
-	if err := decodeJSON(c, &struct{}{}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	k, err := s.svc.RegenerateAPIKey(c.Request.Context(), b, id)
-	s.respond(c, http.StatusOK, k, err)
-}
-
-func (s *server) revokeAPIKey(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	id, ok := s.idParam(c, "id", hub.PrefixAPIKey, "api key")
-	if !ok {
-		return
-	}
-	if err := s.svc.RevokeAPIKey(c.Request.Context(), b, id); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
-func (s *server) createCardTemplate(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	var in hub.CardTemplateInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	t, err := s.svc.CreateCardTemplate(c.Request.Context(), b, in)
-	s.respond(c, http.StatusCreated, t, err)
-}
-
-func (s *server) createVoucherTemplate(c *gin.Context) {
-	b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business")
-	if !ok {
-		return
-	}
-	var in hub.VoucherTemplateInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	t, err := s.svc.CreateVoucherTemplate(c.Request.Context(), b, in)
-	s.respond(c, http.StatusCreated, t, err)
+	respondList(c, items, next)
 }
 
 // respond writes v with the status, or the error.
@@ -225,6 +124,96 @@ func (s *server) respond(c *gin.Context, status int, v any, err error) {
 	c.JSON(status, v)
 }
 
+func biz(c *gin.Context) string { return principal(c).Business.ID }
+
+// --- operator API ---
+
+func (s *server) createBusiness(c *gin.Context) {
+	withBody(s, c, http.StatusCreated, s.svc.CreateBusiness)
+}
+
+// forBusiness runs h with the business id of an operator path, or answers 404.
+func (s *server) forBusiness(c *gin.Context, h func(b string)) {
+	if b, ok := s.idParam(c, "b", hub.PrefixBusiness, "business"); ok {
+		h(b)
+	}
+}
+
+func (s *server) createLocation(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.LocationInput) (*hub.Location, error) {
+			return s.svc.CreateLocation(ctx, b, in)
+		})
+	})
+}
+
+func (s *server) createStaff(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.StaffInput) (*hub.Staff, error) {
+			return s.svc.CreateStaff(ctx, b, in)
+		})
+	})
+}
+
+func (s *server) listAPIKeys(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		keys, err := s.svc.APIKeys(c.Request.Context(), b)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		respondList(c, keys, nil)
+	})
+}
+
+func (s *server) createAPIKey(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.APIKeyInput) (*hub.APIKey, error) {
+			return s.svc.CreateAPIKey(ctx, b, in)
+		})
+	})
+}
+
+func (s *server) regenerateAPIKey(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		if id, ok := s.idParam(c, "id", hub.PrefixAPIKey, "api key"); ok {
+			withBody(s, c, http.StatusOK, func(ctx context.Context, _ struct{}) (*hub.APIKey, error) {
+				return s.svc.RegenerateAPIKey(ctx, b, id)
+			})
+		}
+	})
+}
+
+func (s *server) revokeAPIKey(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		id, ok := s.idParam(c, "id", hub.PrefixAPIKey, "api key")
+		if !ok {
+			return
+		}
+		if err := s.svc.RevokeAPIKey(c.Request.Context(), b, id); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
+}
+
+func (s *server) createCardTemplate(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.CardTemplateInput) (*hub.CardTemplate, error) {
+			return s.svc.CreateCardTemplate(ctx, b, in)
+		})
+	})
+}
+
+func (s *server) createVoucherTemplate(c *gin.Context) {
+	s.forBusiness(c, func(b string) {
+		withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.VoucherTemplateInput) (*hub.VoucherTemplate, error) {
+			return s.svc.CreateVoucherTemplate(ctx, b, in)
+		})
+	})
+}
+
 // --- v1 API ---
 
 func (s *server) me(c *gin.Context) {
@@ -232,26 +221,16 @@ func (s *server) me(c *gin.Context) {
 }
 
 func (s *server) listCardTemplates(c *gin.Context) {
-	pg, err := pageParams(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	ts, next, err := s.svc.CardTemplates(c.Request.Context(), principal(c).Business.ID, pg)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	respondList(c, ts, next)
+	listing(s, c, func(ctx context.Context, pg hub.Page) ([]*hub.CardTemplate, *string, error) {
+		return s.svc.CardTemplates(ctx, biz(c), pg)
+	})
 }
 
 func (s *server) getCardTemplate(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCardTemplate, "card template")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCardTemplate, "card template"); ok {
+		t, err := s.svc.CardTemplate(c.Request.Context(), biz(c), id)
+		s.respond(c, http.StatusOK, t, err)
 	}
-	t, err := s.svc.CardTemplate(c.Request.Context(), principal(c).Business.ID, id)
-	s.respond(c, http.StatusOK, t, err)
 }
 
 func (s *server) issueCard(c *gin.Context) {
@@ -269,48 +248,28 @@ func (s *server) issueCard(c *gin.Context) {
 }
 
 func (s *server) listCards(c *gin.Context) {
-	pg, err := pageParams(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	f := hub.CardFilter{
-		BusinessID: principal(c).Business.ID, Email: c.Query("email"), Phone: c.Query("phone"),
-		CustomerID: c.Query("customer_id"), TemplateID: c.Query("template_id"), Page: pg,
-	}
-	cards, next, err := s.svc.Cards(c.Request.Context(), f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	respondList(c, cards, next)
+	listing(s, c, func(ctx context.Context, pg hub.Page) ([]*hub.Card, *string, error) {
+		return s.svc.Cards(ctx, hub.CardFilter{
+			BusinessID: biz(c), Email: c.Query("email"), Phone: c.Query("phone"),
+			CustomerID: c.Query("customer_id"), TemplateID: c.Query("template_id"), Page: pg,
+		})
+	})
 }
 
 func (s *server) getCard(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCard, "card")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCard, "card"); ok {
+		card, err := s.svc.Card(c.Request.Context(), biz(c), id)
+		s.respond(c, http.StatusOK, card, err)
 	}
-	card, err := s.svc.Card(c.Request.Context(), principal(c).Business.ID, id)
-	s.respond(c, http.StatusOK, card, err)
 }
 
 func (s *server) cardHistory(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCard, "card")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCard, "card"); ok {
+		listing(s, c, func(ctx context.Context, pg hub.Page) ([]json.RawMessage, *string, error) {
+			evs, next, err := s.svc.History(ctx, biz(c), id, pg)
+			return payloads(evs), next, err
+		})
 	}
-	pg, err := pageParams(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	evs, next, err := s.svc.History(c.Request.Context(), principal(c).Business.ID, id, pg)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	respondList(c, payloads(evs), next)
 }
 
 func payloads(evs []*hub.EventRecord) []json.RawMessage {
@@ -322,78 +281,47 @@ func payloads(evs []*hub.EventRecord) []json.RawMessage {
 }
 
 func (s *server) addStamps(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCard, "card")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCard, "card"); ok {
+		withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.AddStampsInput) (*hub.StampResult, error) {
+			return s.svc.AddStamps(ctx, principal(c), id, in)
+		})
 	}
-	var in hub.AddStampsInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	res, err := s.svc.AddStamps(c.Request.Context(), principal(c), id, in)
-	s.respond(c, http.StatusOK, res, err)
 }
 
 func (s *server) stampByCustomer(c *gin.Context) {
-	var in hub.StampByCustomerInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	res, err := s.svc.StampByCustomer(c.Request.Context(), principal(c), in)
-	s.respond(c, http.StatusOK, res, err)
+	withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.StampByCustomerInput) (*hub.StampResult, error) {
+		return s.svc.StampByCustomer(ctx, principal(c), in)
+	})
 }
 
 func (s *server) playLottery(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCard, "card")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCard, "card"); ok {
+		withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.LotteryPlayInput) (*hub.LotteryResult, error) {
+			return s.svc.PlayLottery(ctx, principal(c), id, in)
+		})
 	}
-	var in hub.LotteryPlayInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	res, err := s.svc.PlayLottery(c.Request.Context(), principal(c), id, in)
-	s.respond(c, http.StatusOK, res, err)
 }
 
 func (s *server) issueVoucher(c *gin.Context) {
-	var in hub.IssueVoucherInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	v, err := s.svc.IssueVoucher(c.Request.Context(), principal(c), in)
-	s.respond(c, http.StatusCreated, v, err)
+	withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.IssueVoucherInput) (*hub.Voucher, error) {
+		return s.svc.IssueVoucher(ctx, principal(c), in)
+	})
 }
 
 func (s *server) listVouchers(c *gin.Context) {
-	pg, err := pageParams(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	f := hub.VoucherFilter{
-		BusinessID: principal(c).Business.ID, RedeemCode: c.Query("redeem_code"),
-		CustomerID: c.Query("customer_id"), Status: c.Query("status"), Page: pg,
-	}
-	vs, next, err := s.svc.Vouchers(c.Request.Context(), f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	respondList(c, vs, next)
+	listing(s, c, func(ctx context.Context, pg hub.Page) ([]*hub.Voucher, *string, error) {
+		return s.svc.Vouchers(ctx, hub.VoucherFilter{
+			BusinessID: biz(c), RedeemCode: c.Query("redeem_code"),
+			CustomerID: c.Query("customer_id"), Status: c.Query("status"), Page: pg,
+		})
+	})
 }
 
 func (s *server) getVoucher(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixVoucher, "voucher")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixVoucher, "voucher"); ok {
+		v, err := s.svc.Voucher(c.Request.Context(), biz(c), id)
+		s.respond(c, http.StatusOK, v, err)
 	}
-	v, err := s.svc.Voucher(c.Request.Context(), principal(c).Business.ID, id)
-	s.respond(c, http.StatusOK, v, err)
 }
 
 // redeemByIDInput is the body of a redeem by id: no code.
@@ -403,96 +331,59 @@ type redeemByIDInput struct {
 }
 
 func (s *server) redeemVoucher(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixVoucher, "voucher")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixVoucher, "voucher"); ok {
+		withBody(s, c, http.StatusOK, func(ctx context.Context, in redeemByIDInput) (*hub.Voucher, error) {
+			return s.svc.RedeemVoucher(ctx, principal(c), id, hub.RedeemInput{LocationID: in.LocationID, RedeemedVia: in.RedeemedVia})
+		})
 	}
-	var in redeemByIDInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	v, err := s.svc.RedeemVoucher(c.Request.Context(), principal(c), id, hub.RedeemInput{LocationID: in.LocationID, RedeemedVia: in.RedeemedVia})
-	s.respond(c, http.StatusOK, v, err)
 }
 
 func (s *server) redeemByCode(c *gin.Context) {
-	var in hub.RedeemInput
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	v, err := s.svc.RedeemVoucher(c.Request.Context(), principal(c), "", in)
-	s.respond(c, http.StatusOK, v, err)
+	withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.RedeemInput) (*hub.Voucher, error) {
+		return s.svc.RedeemVoucher(ctx, principal(c), "", in)
+	})
 }
 
 func (s *server) listCustomers(c *gin.Context) {
-	pg, err := pageParams(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	f := hub.CustomerFilter{BusinessID: principal(c).Business.ID, Email: c.Query("email"), Phone: c.Query("phone"), Page: pg}
-	cs, next, err := s.svc.Customers(c.Request.Context(), f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	respondList(c, cs, next)
+	listing(s, c, func(ctx context.Context, pg hub.Page) ([]*hub.Customer, *string, error) {
+		return s.svc.Customers(ctx, hub.CustomerFilter{BusinessID: biz(c), Email: c.Query("email"), Phone: c.Query("phone"), Page: pg})
+	})
 }
 
 func (s *server) getCustomer(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCustomer, "customer")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCustomer, "customer"); ok {
+		cust, err := s.svc.Customer(c.Request.Context(), biz(c), id)
+		s.respond(c, http.StatusOK, cust, err)
 	}
-	cust, err := s.svc.Customer(c.Request.Context(), principal(c).Business.ID, id)
-	s.respond(c, http.StatusOK, cust, err)
 }
 
 func (s *server) patchCustomer(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixCustomer, "customer")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixCustomer, "customer"); ok {
+		withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.CustomerPatch) (*hub.Customer, error) {
+			return s.svc.UpdateCustomer(ctx, biz(c), id, in)
+		})
 	}
-	var in hub.CustomerPatch
-	if err := decodeJSON(c, &in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	cust, err := s.svc.UpdateCustomer(c.Request.Context(), principal(c).Business.ID, id, in)
-	s.respond(c, http.StatusOK, cust, err)
 }
 
 func (s *server) listEvents(c *gin.Context) {
-	pg, err := pageParams(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	f := hub.EventFilter{
-		BusinessID: principal(c).Business.ID, Type: hub.EventType(c.Query("type")),
-		CustomerID: c.Query("customer_id"), CardID: c.Query("card_id"), SinceID: c.Query("since_id"), Page: pg,
-	}
-	evs, next, err := s.svc.Events(c.Request.Context(), f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	respondList(c, payloads(evs), next)
+	listing(s, c, func(ctx context.Context, pg hub.Page) ([]json.RawMessage, *string, error) {
+		evs, next, err := s.svc.Events(ctx, hub.EventFilter{
+			BusinessID: biz(c), Type: hub.EventType(c.Query("type")),
+			CustomerID: c.Query("customer_id"), CardID: c.Query("card_id"), SinceID: c.Query("since_id"), Page: pg,
+		})
+		return payloads(evs), next, err
+	})
 }
 
 func (s *server) getEvent(c *gin.Context) {
-	id, ok := s.idParam(c, "id", hub.PrefixEvent, "event")
-	if !ok {
-		return
+	if id, ok := s.idParam(c, "id", hub.PrefixEvent, "event"); ok {
+		e, err := s.svc.Event(c.Request.Context(), biz(c), id)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Data(http.StatusOK, "application/json; charset=utf-8", e.Payload)
 	}
-	e, err := s.svc.Event(c.Request.Context(), principal(c).Business.ID, id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", e.Payload)
 }
 
 // --- the public card page ---
