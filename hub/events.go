@@ -49,12 +49,15 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*EventRecord, *s
 	return items, next, nil
 }
 
-// DispatchEvents runs the consumers of committed events and marks them
-// dispatched, in one transaction. Events already dispatched are skipped and
-// unknown ids are ignored (logged), so running it again is harmless.
+// DispatchEvents hands committed events to their consumers — one delivery
+// job per event and subscribed hook — and then marks them dispatched. Events
+// already dispatched are skipped and unknown ids ignored (logged). A crash
+// between the two steps dispatches again; deliveries skip what was delivered,
+// so running it again is harmless.
 func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []string) error {
-	return s.store.Write(ctx, func(tx Tx) error {
-		var todo []string
+	var todo []string
+	var jobs []DeliveryJob
+	err := s.read(ctx, func(tx Tx) error {
 		for _, id := range ids {
 			e, err := tx.Event(ctx, businessID, id)
 			if ErrorCode(err) == ENotFound {
@@ -64,15 +67,35 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 			if err != nil {
 				return err
 			}
-			if e.DispatchedAt == nil {
-				todo = append(todo, id)
+			if e.DispatchedAt != nil {
+				continue
+			}
+			todo = append(todo, id)
+			if s.webhooks == nil {
+				continue
+			}
+			hooks, err := tx.HooksForEvent(ctx, businessID, e.Type)
+			if err != nil {
+				return err
+			}
+			for _, h := range hooks {
+				if h.ActiveSince.After(e.CreatedAt) {
+					continue // subscribed or re-enabled after the event
+				}
+				jobs = append(jobs, DeliveryJob{BusinessID: businessID, HookID: h.ID, EventID: id, Attempt: 1})
 			}
 		}
-		if len(todo) == 0 {
-			return nil
-		}
-		return tx.MarkEventsDispatched(ctx, todo, s.clock())
+		return nil
 	})
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	if len(jobs) > 0 {
+		if err := s.webhooks.EnqueueDeliveries(ctx, jobs); err != nil {
+			return err
+		}
+	}
+	return s.store.Write(ctx, func(tx Tx) error { return tx.MarkEventsDispatched(ctx, todo, s.clock()) })
 }
 
 // RelayUndispatched re-publishes events committed at least minAge ago and not

@@ -34,6 +34,12 @@ type Config struct {
 	// Revocations tells other processes about revoked key hashes. Nil means
 	// this process is alone (or the TTL is the only bound).
 	Revocations RevocationPublisher
+	// Webhooks schedules webhook deliveries. Nil means events reach no hook.
+	Webhooks WebhookQueue
+	// CheckHookURL vets a hook's URL at subscription (scheme, private
+	// addresses); its error message is shown to the caller. Nil accepts any
+	// http or https URL.
+	CheckHookURL func(url string) error
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -56,6 +62,9 @@ type Service struct {
 	keyTTL      time.Duration
 	keys        sync.Map // key hash -> cachedPrincipal
 	revocations RevocationPublisher
+
+	webhooks     WebhookQueue
+	hookURLCheck func(string) error
 }
 
 type cachedPrincipal struct {
@@ -69,14 +78,16 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("hub: Config.Store is required")
 	}
 	s := &Service{
-		store:       cfg.Store,
-		publisher:   cfg.Publisher,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		intn:        cfg.Intn,
-		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
-		keyTTL:      cfg.KeyCacheTTL,
-		revocations: cfg.Revocations,
+		store:        cfg.Store,
+		publisher:    cfg.Publisher,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		intn:         cfg.Intn,
+		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
+		keyTTL:       cfg.KeyCacheTTL,
+		revocations:  cfg.Revocations,
+		webhooks:     cfg.Webhooks,
+		hookURLCheck: cfg.CheckHookURL,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

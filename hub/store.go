@@ -86,6 +86,32 @@ type Tx interface {
 	UndispatchedEvents(ctx context.Context, t time.Time, limit int) ([]*EventRecord, error)
 	MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error
 
+	CreateHook(ctx context.Context, h *Hook) error
+	Hook(ctx context.Context, businessID, id string) (*Hook, error)
+	// HookByTarget finds the hook of a business for the event name and URL.
+	HookByTarget(ctx context.Context, businessID, event, targetURL string) (*Hook, error)
+	// Hooks lists a business's hooks, newest first (at most page.Size()+1).
+	Hooks(ctx context.Context, businessID string, page Page) ([]*Hook, error)
+	// HooksForEvent lists the business's active hooks subscribed to the event
+	// type or to "*", oldest first.
+	HooksForEvent(ctx context.Context, businessID string, event EventType) ([]*Hook, error)
+	// CountHooks counts a business's hooks.
+	CountHooks(ctx context.Context, businessID string) (int, error)
+	// UpdateHook stores Secret, PreviousSecret, PreviousSecretUntil, Status,
+	// FailingSince and ActiveSince.
+	UpdateHook(ctx context.Context, h *Hook) error
+	// DeleteHook deletes a hook; a hook already gone is not an error.
+	DeleteHook(ctx context.Context, businessID, id string) error
+	// DeleteHooksByTarget deletes a business's hooks for the URL and returns how many.
+	DeleteHooksByTarget(ctx context.Context, businessID, targetURL string) (int64, error)
+	InsertDeliveryAttempt(ctx context.Context, a *DeliveryAttempt) error
+	// DeliveryAttempts lists a hook's attempts, newest first (at most page.Size()+1).
+	DeliveryAttempts(ctx context.Context, businessID, hookID string, page Page) ([]*DeliveryAttempt, error)
+	// Delivered reports whether the event has a successful attempt to the hook.
+	Delivered(ctx context.Context, hookID, eventID string) (bool, error)
+	// PurgeDeliveryAttempts deletes attempts made before t and returns how many.
+	PurgeDeliveryAttempts(ctx context.Context, t time.Time) (int64, error)
+
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.
 	ClaimIdempotencyKey(ctx context.Context, r *IdempotencyRecord) (*IdempotencyRecord, bool, error)

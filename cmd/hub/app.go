@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/7loc/hub/hub/revocation"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/tasks"
+	"github.com/7loc/hub/triggers/webhook"
 )
 
 // app is the hub wired together: the only place that knows every concrete type.
@@ -38,6 +40,8 @@ type app struct {
 
 	batcher     *tasks.Batcher
 	stopBatcher context.CancelFunc
+	publisher   *tasks.Publisher
+	allow       []netip.Prefix
 }
 
 func newLogger(cfg *config, w io.Writer) (*slog.Logger, error) {
@@ -81,13 +85,21 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	a.rdb = redis.NewClient(opt)
 	a.queue = asynq.NewClientFromRedisClient(a.rdb)
 	a.revoke = revocation.New(a.rdb, cfg.QueuePrefix)
-	a.batcher = tasks.NewBatcher(tasks.NewPublisher(a.queue, a.queues), time.Millisecond, log)
+	allow, err := parseCIDRs(cfg.WebhookAllow)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.allow = allow
+	a.publisher = tasks.NewPublisher(a.queue, a.queues)
+	a.batcher = tasks.NewBatcher(a.publisher, time.Millisecond, log)
 	bctx, stopBatcher := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBatcher = stopBatcher
 	go a.batcher.Run(bctx)
 	a.svc, err = hub.NewService(hub.Config{
 		Store: st, Publisher: a.batcher, Logger: log, PublicURL: cfg.publicURL(),
 		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke,
+		Webhooks: a.publisher, CheckHookURL: func(u string) error { return webhook.CheckURL(u, allow) },
 	})
 	if err != nil {
 		a.Close()
@@ -173,8 +185,9 @@ func (a *app) serveHTTP(ctx context.Context, ln net.Listener) error {
 func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	h := tasks.NewHandlers(a.svc, a.log)
 	h.RelayMinAge = a.cfg.RelayMinAge
+	wh := tasks.NewWebhooks(a.svc, newWebhookSender(a.allow, version), a.publisher, a.log)
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
-		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log,
+		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
 	})
 }
 
@@ -185,3 +198,6 @@ func listen(addr string) (net.Listener, error) {
 	}
 	return ln, err
 }
+
+// version names the build in the webhook User-Agent.
+const version = "0.1"

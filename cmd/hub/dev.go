@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/alicebob/miniredis/v2"
 	"golang.org/x/sync/errgroup"
@@ -49,6 +50,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, lookup
 		}
 		cfg.AdminToken = state.AdminToken
 	}
+	// hub dev delivers webhooks to local receivers too.
+	cfg.WebhookAllow = strings.Trim(cfg.WebhookAllow+",127.0.0.0/8,::1/128", ",")
 	if cfg.RedisURL == "" {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {

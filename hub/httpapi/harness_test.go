@@ -34,6 +34,25 @@ func (r *recorder) PublishEvents(_ context.Context, keys []hub.EventKey) error {
 	return nil
 }
 
+// jobRecorder is a WebhookQueue that remembers the jobs.
+type jobRecorder struct {
+	mu   sync.Mutex
+	jobs []hub.DeliveryJob
+}
+
+func (r *jobRecorder) EnqueueDeliveries(_ context.Context, jobs []hub.DeliveryJob) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobs = append(r.jobs, jobs...)
+	return nil
+}
+
+func (r *jobRecorder) all() []hub.DeliveryJob {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hub.DeliveryJob(nil), r.jobs...)
+}
+
 // harness is a hub API on a real store behind a real HTTP server, with a
 // business, a staff login with its key, a location and a card template made
 // through the operator API. Every exchange is checked against the OpenAPI document.
@@ -42,6 +61,7 @@ type harness struct {
 	store    *sqlstore.Store
 	svc      *hub.Service
 	pub      *recorder
+	jobs     *jobRecorder
 	srv      *httptest.Server
 	checker  *openapitest.Checker
 	key      string
@@ -60,8 +80,8 @@ func withChecks(ch map[string]func(context.Context) error) harnessOption {
 
 func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harness {
 	t.Helper()
-	h := &harness{t: t, store: st, pub: &recorder{}, checker: openapitest.New(t)}
-	svc, err := hub.NewService(hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test"})
+	h := &harness{t: t, store: st, pub: &recorder{}, jobs: &jobRecorder{}, checker: openapitest.New(t)}
+	svc, err := hub.NewService(hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test", Webhooks: h.jobs})
 	if err != nil {
 		t.Fatal(err)
 	}

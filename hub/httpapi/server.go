@@ -116,7 +116,17 @@ var routes = []route{
 	{"GET", "/v1/customers/:id", apiKey, (*server).getCustomer},
 	{"PATCH", "/v1/customers/:id", apiKey, (*server).patchCustomer},
 	{"GET", "/v1/events", apiKey, (*server).listEvents},
+	{"GET", "/v1/events/samples", apiKey, (*server).eventSamples},
 	{"GET", "/v1/events/:id", apiKey, (*server).getEvent},
+	{"POST", "/v1/events/:id/redeliver", apiKey, (*server).redeliver},
+	{"POST", "/v1/hooks", apiKey, (*server).createHook},
+	{"GET", "/v1/hooks", apiKey, (*server).listHooks},
+	{"DELETE", "/v1/hooks", apiKey, (*server).deleteHooksByTarget},
+	{"GET", "/v1/hooks/:id", apiKey, (*server).getHook},
+	{"DELETE", "/v1/hooks/:id", apiKey, (*server).deleteHook},
+	{"GET", "/v1/hooks/:id/deliveries", apiKey, (*server).hookDeliveries},
+	{"POST", "/v1/hooks/:id/rotate-secret", apiKey, (*server).rotateHookSecret},
+	{"POST", "/v1/hooks/:id/enable", apiKey, (*server).enableHook},
 }
 
 // New returns the HTTP handler of the hub.

@@ -40,6 +40,7 @@ var conflicts = []struct {
 	{"customers_business_phone_key", "customers.business_id, customers.phone", "a customer with this phone exists"},
 	{"cards_customer_template_key", "cards.customer_id, cards.template_id", "the customer already holds a card of this template"},
 	{"vouchers_business_code_key", "vouchers.business_id, vouchers.redeem_code", "a voucher with this redeem code exists"},
+	{"hooks_business_event_target_key", "hooks.business_id, hooks.event, hooks.target_url", "a hook for this event and URL exists"},
 	{"idempotency_keys_pkey", "idempotency_keys.business_id, idempotency_keys.key", "the idempotency key is in use"},
 }
 

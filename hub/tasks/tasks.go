@@ -27,6 +27,10 @@ const (
 type Queues struct {
 	// Events carries event dispatch.
 	Events string
+	// Webhooks carries first webhook delivery attempts.
+	Webhooks string
+	// WebhookRetries carries later attempts, apart from the first ones.
+	WebhookRetries string
 	// Maintenance carries the periodic tasks.
 	Maintenance string
 }
@@ -37,7 +41,8 @@ func NewQueues(prefix string) Queues {
 	if prefix == "" {
 		prefix = "hub"
 	}
-	return Queues{Events: prefix + ":events", Maintenance: prefix + ":maintenance"}
+	return Queues{Events: prefix + ":events", Webhooks: prefix + ":webhooks",
+		WebhookRetries: prefix + ":webhook-retries", Maintenance: prefix + ":maintenance"}
 }
 
 // eventPayload is the id-only payload of a dispatch task: the events of one
@@ -57,11 +62,12 @@ const maxEventsPerTask = 100
 type Publisher struct {
 	client *asynq.Client
 	queue  string
+	queues Queues
 }
 
-// NewPublisher returns a Publisher enqueueing on the queues' event queue.
+// NewPublisher returns a Publisher enqueueing on the queues.
 func NewPublisher(client *asynq.Client, q Queues) *Publisher {
-	return &Publisher{client: client, queue: q.Events}
+	return &Publisher{client: client, queue: q.Events, queues: q}
 }
 
 // PublishEvents enqueues one dispatch task per business and up to 100
@@ -102,6 +108,8 @@ type Handlers struct {
 	// RelayMinAge is how old an undispatched event must be before the relay
 	// enqueues it again. Zero means 30 s.
 	RelayMinAge time.Duration
+	// DeliveryLogRetention is how long delivery attempts are kept. Zero means 30 days.
+	DeliveryLogRetention time.Duration
 }
 
 // NewHandlers returns the handlers for the service.
@@ -150,6 +158,14 @@ func (h *Handlers) expire(ctx context.Context, _ *asynq.Task) error {
 
 func (h *Handlers) purge(ctx context.Context, _ *asynq.Task) error {
 	_, err := h.svc.PurgeIdempotencyKeys(ctx, hub.IdempotencyTTL)
+	if err != nil {
+		return err
+	}
+	keep := h.DeliveryLogRetention
+	if keep <= 0 {
+		keep = 30 * 24 * time.Hour
+	}
+	_, err = h.svc.PurgeDeliveryAttempts(ctx, keep)
 	return err
 }
 
@@ -178,6 +194,8 @@ type WorkerConfig struct {
 	Scheduler bool
 	// Periodic overrides DefaultPeriodic when not nil.
 	Periodic []Periodic
+	// Webhooks delivers webhooks. Nil leaves delivery tasks waiting.
+	Webhooks *Webhooks
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
 }
@@ -197,14 +215,18 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 		log = slog.New(slog.DiscardHandler)
 	}
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:     cfg.Concurrency,
-		Queues:          map[string]int{cfg.Queues.Events: 6, cfg.Queues.Maintenance: 1},
+		Concurrency: cfg.Concurrency,
+		Queues: map[string]int{cfg.Queues.Events: 6, cfg.Queues.Webhooks: 6,
+			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1},
 		Logger:          slogAdapter{log},
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
 	})
 	mux := asynq.NewServeMux()
 	h.Register(mux)
+	if cfg.Webhooks != nil {
+		cfg.Webhooks.Register(mux)
+	}
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}

@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/7loc/hub/hub"
+)
+
+const (
+	hookKind    = "hook"
+	attemptKind = "delivery attempt"
+)
+
+const hookCols = "id, business_id, event, target_url, secret, previous_secret, previous_secret_until, status," +
+	" failing_since, active_since, created_at"
+
+func scanHook(r scanner) (*hub.Hook, error) {
+	var h hub.Hook
+	err := r.Scan(&h.ID, &h.BusinessID, &h.Event, &h.TargetURL, &h.Secret, &h.PreviousSecret,
+		nullTimeDest{&h.PreviousSecretUntil}, &h.Status, nullTimeDest{&h.FailingSince}, timeDest{&h.ActiveSince},
+		timeDest{&h.CreatedAt})
+	return &h, err
+}
+
+// CreateHook implements hub.Tx; a hook the business has for the same event
+// and URL is a conflict.
+func (t *tx) CreateHook(ctx context.Context, h *hub.Hook) error {
+	return t.insert(ctx, hookKind,
+		"INSERT INTO hooks ("+hookCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		h.ID, h.BusinessID, h.Event, h.TargetURL, h.Secret, h.PreviousSecret, t.ntm(h.PreviousSecretUntil),
+		h.Status, t.ntm(h.FailingSince), t.tm(h.ActiveSince), t.tm(h.CreatedAt))
+}
+
+// Hook implements hub.Tx.
+func (t *tx) Hook(ctx context.Context, businessID, id string) (*hub.Hook, error) {
+	return one(ctx, t, hookKind, "SELECT "+hookCols+" FROM hooks WHERE id = ? AND business_id = ?",
+		[]any{id, businessID}, scanHook)
+}
+
+// HookByTarget implements hub.Tx.
+func (t *tx) HookByTarget(ctx context.Context, businessID, event, targetURL string) (*hub.Hook, error) {
+	return one(ctx, t, hookKind,
+		"SELECT "+hookCols+" FROM hooks WHERE business_id = ? AND event = ? AND target_url = ?",
+		[]any{businessID, event, targetURL}, scanHook)
+}
+
+// Hooks implements hub.Tx: newest first, at most page.Size()+1.
+func (t *tx) Hooks(ctx context.Context, businessID string, page hub.Page) ([]*hub.Hook, error) {
+	var f filter
+	f.add("business_id = ?", businessID)
+	tail := f.page("id", page)
+	return list(ctx, t, hookKind, "SELECT "+hookCols+" FROM hooks"+f.sql()+tail, f.args, scanHook)
+}
+
+// HooksForEvent implements hub.Tx: active hooks of the event type or of
+// every event, oldest first.
+func (t *tx) HooksForEvent(ctx context.Context, businessID string, event hub.EventType) ([]*hub.Hook, error) {
+	return list(ctx, t, hookKind,
+		"SELECT "+hookCols+" FROM hooks WHERE business_id = ? AND status = ? AND (event = ? OR event = ?) ORDER BY id",
+		[]any{businessID, hub.HookActive, string(event), hub.HookAllEvents}, scanHook)
+}
+
+// CountHooks implements hub.Tx.
+func (t *tx) CountHooks(ctx context.Context, businessID string) (int, error) {
+	var n int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM hooks WHERE business_id = ?", businessID).Scan(&n); err != nil {
+		return 0, mapErr(err, hookKind)
+	}
+	return n, nil
+}
+
+// UpdateHook implements hub.Tx: it stores Secret, PreviousSecret,
+// PreviousSecretUntil, Status, FailingSince and ActiveSince.
+func (t *tx) UpdateHook(ctx context.Context, h *hub.Hook) error {
+	return t.execOne(ctx, hookKind,
+		"UPDATE hooks SET secret = ?, previous_secret = ?, previous_secret_until = ?, status = ?, failing_since = ?,"+
+			" active_since = ? WHERE id = ? AND business_id = ?",
+		h.Secret, h.PreviousSecret, t.ntm(h.PreviousSecretUntil), h.Status, t.ntm(h.FailingSince),
+		t.tm(h.ActiveSince), h.ID, h.BusinessID)
+}
+
+// DeleteHook implements hub.Tx: an unknown hook is no error. Its delivery
+// attempts stay until purged.
+func (t *tx) DeleteHook(ctx context.Context, businessID, id string) error {
+	_, err := t.exec(ctx, "DELETE FROM hooks WHERE id = ? AND business_id = ?", id, businessID)
+	return mapErr(err, hookKind)
+}
+
+// DeleteHooksByTarget implements hub.Tx: the URL must match exactly.
+func (t *tx) DeleteHooksByTarget(ctx context.Context, businessID, targetURL string) (int64, error) {
+	return t.execCount(ctx, hookKind, "DELETE FROM hooks WHERE business_id = ? AND target_url = ?", businessID, targetURL)
+}
+
+const attemptCols = "id, business_id, hook_id, event_id, attempt, status_code, duration_ms, error, response_body," +
+	" delivered, at"
+
+func scanAttempt(r scanner) (*hub.DeliveryAttempt, error) {
+	var a hub.DeliveryAttempt
+	err := r.Scan(&a.ID, &a.BusinessID, &a.HookID, &a.EventID, &a.Attempt, &a.StatusCode, &a.DurationMS, &a.Error,
+		&a.ResponseBody, &a.Delivered, timeDest{&a.At})
+	return &a, err
+}
+
+// InsertDeliveryAttempt implements hub.Tx. Error and ResponseBody are stored
+// as valid UTF-8 without NUL (PostgreSQL text takes nothing else): other
+// bytes become U+FFFD, on both databases alike.
+func (t *tx) InsertDeliveryAttempt(ctx context.Context, a *hub.DeliveryAttempt) error {
+	var errText *string
+	if a.Error != nil {
+		s := storedText(*a.Error)
+		errText = &s
+	}
+	return t.insert(ctx, attemptKind,
+		"INSERT INTO delivery_attempts ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.ID, a.BusinessID, a.HookID, a.EventID, a.Attempt, a.StatusCode, a.DurationMS, errText,
+		storedText(a.ResponseBody), a.Delivered, t.tm(a.At))
+}
+
+// DeliveryAttempts implements hub.Tx: newest first, at most page.Size()+1.
+// The attempts of a deleted hook are listed until purged.
+func (t *tx) DeliveryAttempts(ctx context.Context, businessID, hookID string, page hub.Page) ([]*hub.DeliveryAttempt, error) {
+	var f filter
+	f.add("hook_id = ?", hookID)
+	f.add("business_id = ?", businessID)
+	tail := f.page("id", page)
+	return list(ctx, t, attemptKind, "SELECT "+attemptCols+" FROM delivery_attempts"+f.sql()+tail, f.args, scanAttempt)
+}
+
+// Delivered implements hub.Tx; hook ids are unique across businesses.
+func (t *tx) Delivered(ctx context.Context, hookID, eventID string) (bool, error) {
+	var ok bool
+	// "AND delivered" matches the partial index's predicate word for word,
+	// which SQLite needs to use it.
+	err := t.queryRow(ctx,
+		"SELECT EXISTS (SELECT 1 FROM delivery_attempts WHERE hook_id = ? AND event_id = ? AND delivered)",
+		hookID, eventID).Scan(&ok)
+	if err != nil {
+		return false, mapErr(err, attemptKind)
+	}
+	return ok, nil
+}
+
+// PurgeDeliveryAttempts implements hub.Tx: it deletes the attempts of every
+// business made before at and returns how many went.
+func (t *tx) PurgeDeliveryAttempts(ctx context.Context, at time.Time) (int64, error) {
+	return t.execCount(ctx, attemptKind, "DELETE FROM delivery_attempts WHERE at < ?", t.tm(at))
+}
+
+// execCount runs a statement and returns how many rows it touched.
+func (t *tx) execCount(ctx context.Context, kind, q string, args ...any) (int64, error) {
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return 0, mapErr(err, kind)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, mapErr(err, kind)
+	}
+	return n, nil
+}
+
+// storedText returns s as valid UTF-8 without NUL bytes, replacing others
+// with U+FFFD: a PostgreSQL text column refuses them.
+func storedText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}

@@ -1,0 +1,134 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/7loc/hub/hub"
+)
+
+// TypeDeliverWebhook is the task that delivers one event to one hook.
+const TypeDeliverWebhook = "webhook:deliver"
+
+// deliveryPayload is the id-only payload of a delivery task.
+type deliveryPayload struct {
+	BusinessID string `json:"business_id"`
+	HookID     string `json:"hook_id"`
+	EventID    string `json:"event_id"`
+	Attempt    int    `json:"attempt"`
+	Force      bool   `json:"force,omitempty"`
+}
+
+// EnqueueDeliveries implements hub.WebhookQueue: first attempts go to the
+// webhooks queue, retries to the retry queue, so that endpoints that fail do
+// not hold up the first delivery to healthy ones. The task id names event,
+// hook and attempt, so a job is queued once.
+func (p *Publisher) EnqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJob) error {
+	var errs []error
+	for _, j := range jobs {
+		payload, err := json.Marshal(deliveryPayload{BusinessID: j.BusinessID, HookID: j.HookID, EventID: j.EventID, Attempt: j.Attempt, Force: j.Force})
+		if err != nil {
+			return err
+		}
+		id := fmt.Sprintf("whk:%s:%s:%d", j.EventID, j.HookID, j.Attempt)
+		queue := p.queues.Webhooks
+		if j.Attempt > 1 {
+			queue = p.queues.WebhookRetries
+		}
+		if j.Force {
+			id += ":" + hub.NewID("re") // every redelivery is its own task
+		}
+		opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(queue), asynq.MaxRetry(5)}
+		if j.Delay > 0 {
+			// asynq keeps whole seconds; round up so that no retry comes
+			// sooner than the policy (or the receiver's Retry-After) allows.
+			at := time.Now().Add(j.Delay)
+			if at.Truncate(time.Second) != at {
+				at = at.Truncate(time.Second).Add(time.Second)
+			}
+			opts = append(opts, asynq.ProcessAt(at))
+		}
+		_, err = p.client.EnqueueContext(ctx, asynq.NewTask(TypeDeliverWebhook, payload), opts...)
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			errs = append(errs, fmt.Errorf("enqueue %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Outcome is what a delivery attempt means for the hook.
+type Outcome int
+
+// Delivery outcomes.
+const (
+	Delivered Outcome = iota + 1
+	Gone
+	RetryLater
+	GiveUp
+)
+
+// SendResult is one delivery attempt as the Sender made it.
+type SendResult struct {
+	Attempt hub.DeliveryAttempt
+	Outcome Outcome
+	// RetryIn is the delay before the next attempt, when Outcome is RetryLater.
+	RetryIn time.Duration
+}
+
+// Sender delivers an event to a hook over HTTP and judges the answer.
+type Sender interface {
+	Send(ctx context.Context, h *hub.Hook, e *hub.EventRecord, attempt int) SendResult
+}
+
+// Webhooks runs delivery tasks.
+type Webhooks struct {
+	svc    *hub.Service
+	sender Sender
+	queue  hub.WebhookQueue
+	log    *slog.Logger
+}
+
+// NewWebhooks returns the delivery handler; next attempts go to queue.
+func NewWebhooks(svc *hub.Service, sender Sender, queue hub.WebhookQueue, log *slog.Logger) *Webhooks {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Webhooks{svc: svc, sender: sender, queue: queue, log: log}
+}
+
+// Register adds the delivery handler to the mux.
+func (w *Webhooks) Register(mux *asynq.ServeMux) { mux.HandleFunc(TypeDeliverWebhook, w.deliver) }
+
+func (w *Webhooks) deliver(ctx context.Context, t *asynq.Task) error {
+	var p deliveryPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.HookID == "" || p.EventID == "" {
+		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	job := hub.DeliveryJob{BusinessID: p.BusinessID, HookID: p.HookID, EventID: p.EventID, Attempt: max(p.Attempt, 1), Force: p.Force}
+	h, e, skip, err := w.svc.PrepareDelivery(ctx, job)
+	if err != nil || skip {
+		return err
+	}
+	res := w.sender.Send(ctx, h, e, job.Attempt)
+	a := res.Attempt
+	a.BusinessID, a.HookID, a.EventID, a.Attempt = job.BusinessID, job.HookID, job.EventID, job.Attempt
+	retryable, err := w.svc.RecordDelivery(ctx, &a, res.Outcome == Gone)
+	if err != nil {
+		return err // the attempt is retried as a task; the receiver dedups on webhook-id
+	}
+	if res.Outcome != RetryLater || !retryable {
+		if res.Outcome == GiveUp {
+			w.log.WarnContext(ctx, "webhook delivery given up", "hook_id", h.ID, "event_id", e.ID, "attempts", job.Attempt)
+		}
+		return nil
+	}
+	next := job
+	next.Attempt, next.Delay = job.Attempt+1, res.RetryIn
+	return w.queue.EnqueueDeliveries(ctx, []hub.DeliveryJob{next})
+}
