@@ -188,6 +188,7 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	wh := tasks.NewWebhooks(a.svc, newWebhookSender(a.allow, version), a.publisher, a.log)
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
 		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
+		PollInterval: a.cfg.PollInterval,
 	})
 }
 

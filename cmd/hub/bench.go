@@ -54,8 +54,11 @@ func (r benchResult) rps() float64 { return float64(r.requests) / r.elapsed.Seco
 // database, the rate limiter and the asynq enqueue of every event, on the
 // configured database and Redis. It prints a Markdown table.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
+	if len(args) > 0 && args[0] == "webhooks" {
+		return runBenchWebhooks(ctx, args[1:], stdout, stderr, lookup)
+	}
 	if len(args) == 0 || args[0] != "api" {
-		return errors.New("usage: hub bench api [--clients N] [--duration D] [--cards N] [--database-url URL] [--redis-url URL]")
+		return errors.New("usage: hub bench api|webhooks [flags] (see BENCHMARKS.md)")
 	}
 	var o benchOptions
 	cfg, _, err := parseConfig("bench api", args[1:], lookup, func(fs *flag.FlagSet) {
@@ -121,7 +124,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.workers {
-		go func() { _ = a.runWorkers(rctx, false) }()
+		workersDone := make(chan struct{})
+		go func() { _ = a.runWorkers(rctx, false); close(workersDone) }()
+		defer func() { cancel(); <-workersDone }() // before a.Close: the workers use its Redis client
 	}
 
 	var results []benchResult
