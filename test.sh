@@ -12,5 +12,17 @@ if [ -n "$unformatted" ]; then
 fi
 echo "go vet"
 go vet ./...
+# The Zapier and Make apps are tested against a real hub on loopback.
+for app in integrations/*/; do
+  [ -f "$app/test.sh" ] || continue
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    echo "integration tests: $app"
+    bash "$app/test.sh"
+  elif [ "${HUB_TEST_REQUIRE_NODE:-}" = 1 ]; then
+    echo "Node.js and npm are required for $app (HUB_TEST_REQUIRE_NODE=1)"; exit 1
+  else
+    echo "skipping $app: Node.js and npm are not installed"
+  fi
+done
 echo "go test -race"
 go test -race -count=1 -timeout 20m ./... "$@"
