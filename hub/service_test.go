@@ -419,6 +419,10 @@ func TestVoucherFromTemplateAndCodes(t *testing.T) {
 		wantCode(t, err, hub.EConflict)
 		_, err = f.svc.IssueVoucher(f.ctx, f.pr, hub.IssueVoucherInput{CustomerID: &v.CustomerID})
 		wantCode(t, err, hub.EValidation)
+		// An empty customer object (what no-code tools send) does not count as a holder.
+		if _, err := f.svc.IssueVoucher(f.ctx, f.pr, hub.IssueVoucherInput{CustomerID: &v.CustomerID, Customer: &hub.ContactInput{}, Title: ptr("x")}); err != nil {
+			t.Errorf("customer_id with an empty customer object: %v", err)
+		}
 		_, err = f.svc.IssueVoucher(f.ctx, f.pr, hub.IssueVoucherInput{CustomerID: &v.CustomerID, CardID: ptr("card_01JTZ6W1Q9M3N4R5S6T7V8W9XY"), Title: ptr("two holders")})
 		wantCode(t, err, hub.EValidation)
 		other := f.business("Other", "bob")

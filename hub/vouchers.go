@@ -48,6 +48,10 @@ func (s *Service) IssueVoucher(ctx context.Context, pr *Principal, in IssueVouch
 	if in.CustomerID != nil && *in.CustomerID != "" {
 		targets++
 	}
+	// An empty customer object is absent: no-code tools send {} for unmapped fields.
+	if in.Customer != nil && (in.Customer.Email == nil || *in.Customer.Email == "") && (in.Customer.Phone == nil || *in.Customer.Phone == "") {
+		in.Customer = nil
+	}
 	var c contact
 	if in.Customer != nil {
 		targets++
