@@ -2,11 +2,13 @@ package tasks_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
 
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/tasks"
@@ -59,5 +61,14 @@ func TestBatcherGroupsConcurrentPublishes(t *testing.T) {
 	got := next.all()
 	if last := got[len(got)-1]; len(last) != 1 || last[0].ID != "e5" {
 		t.Errorf("events queued at shutdown: batches %v", got)
+	}
+}
+
+func TestOrphanedTasksRunAgainAtOnce(t *testing.T) {
+	if d := tasks.RetryDelay(0, asynq.ErrLeaseExpired, nil); d > time.Second {
+		t.Errorf("retry after a dead worker = %s, want at most 1 s", d)
+	}
+	if d := tasks.RetryDelay(0, errors.New("boom"), nil); d < 10*time.Second {
+		t.Errorf("retry after an ordinary failure = %s, want asynq's backoff (≥ 15 s)", d)
 	}
 }

@@ -233,6 +233,7 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 		TaskCheckInterval: cfg.PollInterval,
 		// Retries and delayed deliveries move into their queue within a second.
 		DelayedTaskCheckInterval: time.Second,
+		RetryDelayFunc:           retryDelay,
 	})
 	mux := asynq.NewServeMux()
 	h.Register(mux)
@@ -286,4 +287,13 @@ func (a slogAdapter) Error(args ...any) {
 }
 func (a slogAdapter) Fatal(args ...any) {
 	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}
+
+// retryDelay runs a task orphaned by a dead worker (its lease expired) again
+// at once; other failures back off as asynq does by default.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return time.Second
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }

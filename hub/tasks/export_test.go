@@ -1,0 +1,4 @@
+package tasks
+
+// RetryDelay exposes retryDelay to the tests.
+var RetryDelay = retryDelay
