@@ -245,3 +245,27 @@ func TestWebhookPrivateAddressesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowEndpointDoesNotHoldUpHealthyOnes: with four workers, a hook whose
+// endpoint takes 3 s per request gets at most one of them, so a healthy hook
+// gets its deliveries at once; without the bound the slow hook would hold all
+// four workers for 12 s.
+func TestSlowEndpointDoesNotHoldUpHealthyOnes(t *testing.T) {
+	a, pr, tpl := webhookApp(t)
+	slow := newReceiver(t, func(int) (int, http.Header) { time.Sleep(3 * time.Second); return 200, nil })
+	fast := newReceiver(t, func(int) (int, http.Header) { return 200, nil })
+	subscribe(t, a, pr, "card_issued", slow.srv.URL)
+	subscribe(t, a, pr, "card_issued", fast.srv.URL)
+	const n = 16
+	for i := 0; i < n; i++ {
+		issue(t, a, pr, tpl, fmt.Sprintf("c%d@example.com", i))
+	}
+	start := time.Now()
+	fast.wait(t, n, 15*time.Second)
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("the healthy hook got its %d deliveries after %s, want within 4 s", n, took.Round(time.Millisecond))
+	}
+	if got := len(slow.deliveries()); got > 4 {
+		t.Errorf("the slow hook got %d deliveries already; the bound should keep it to about one at a time", got)
+	}
+}

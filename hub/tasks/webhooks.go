@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -30,6 +31,12 @@ type deliveryPayload struct {
 // not hold up the first delivery to healthy ones. The task id names event,
 // hook and attempt, so a job is queued once.
 func (p *Publisher) EnqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJob) error {
+	return p.enqueueDeliveries(ctx, jobs, "")
+}
+
+// enqueueDeliveries enqueues jobs; a non-empty suffix makes the task ids new
+// (a job put back because its hook is busy).
+func (p *Publisher) enqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJob, suffix string) error {
 	var errs []error
 	for _, j := range jobs {
 		payload, err := json.Marshal(deliveryPayload{BusinessID: j.BusinessID, HookID: j.HookID, EventID: j.EventID, Attempt: j.Attempt, Force: j.Force})
@@ -44,6 +51,7 @@ func (p *Publisher) EnqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJo
 		if j.Force {
 			id += ":" + hub.NewID("re") // every redelivery is its own task
 		}
+		id += suffix
 		opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(queue), asynq.MaxRetry(5)}
 		if j.Delay > 0 {
 			// asynq keeps whole seconds; round up so that no retry comes
@@ -86,20 +94,53 @@ type Sender interface {
 	Send(ctx context.Context, h *hub.Hook, e *hub.EventRecord, attempt int) SendResult
 }
 
-// Webhooks runs delivery tasks.
+// Webhooks runs delivery tasks. At most PerHook deliveries to one hook run
+// at once in a process: a job beyond that goes back to the queue for a moment
+// instead of holding a worker, so that a slow endpoint cannot take every
+// worker from the healthy ones.
 type Webhooks struct {
 	svc    *hub.Service
 	sender Sender
-	queue  hub.WebhookQueue
+	queue  *Publisher
 	log    *slog.Logger
+	// PerHook bounds concurrent deliveries to one hook. Zero means 4.
+	PerHook int
+	// BusyDelay is how long a job waits when its hook is busy. Zero means 250 ms.
+	BusyDelay time.Duration
+
+	mu   sync.Mutex
+	busy map[string]int
 }
 
 // NewWebhooks returns the delivery handler; next attempts go to queue.
-func NewWebhooks(svc *hub.Service, sender Sender, queue hub.WebhookQueue, log *slog.Logger) *Webhooks {
+func NewWebhooks(svc *hub.Service, sender Sender, queue *Publisher, log *slog.Logger) *Webhooks {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Webhooks{svc: svc, sender: sender, queue: queue, log: log}
+	return &Webhooks{svc: svc, sender: sender, queue: queue, log: log, busy: map[string]int{}}
+}
+
+// take claims a delivery slot of the hook; release gives it back.
+func (w *Webhooks) take(hookID string) bool {
+	limit := w.PerHook
+	if limit <= 0 {
+		limit = 4
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.busy[hookID] >= limit {
+		return false
+	}
+	w.busy[hookID]++
+	return true
+}
+
+func (w *Webhooks) release(hookID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.busy[hookID]--; w.busy[hookID] <= 0 {
+		delete(w.busy, hookID)
+	}
 }
 
 // Register adds the delivery handler to the mux.
@@ -111,6 +152,15 @@ func (w *Webhooks) deliver(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
 	job := hub.DeliveryJob{BusinessID: p.BusinessID, HookID: p.HookID, EventID: p.EventID, Attempt: max(p.Attempt, 1), Force: p.Force}
+	if !w.take(job.HookID) {
+		later := job
+		later.Delay = w.BusyDelay
+		if later.Delay <= 0 {
+			later.Delay = 250 * time.Millisecond
+		}
+		return w.queue.enqueueDeliveries(ctx, []hub.DeliveryJob{later}, ":"+hub.NewID("busy"))
+	}
+	defer w.release(job.HookID)
 	h, e, skip, err := w.svc.PrepareDelivery(ctx, job)
 	if err != nil || skip {
 		return err
