@@ -185,6 +185,7 @@ func (a *app) serveHTTP(ctx context.Context, ln net.Listener) error {
 func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	h := tasks.NewHandlers(a.svc, a.log)
 	h.RelayMinAge = a.cfg.RelayMinAge
+	h.DeliveryLogRetention = a.cfg.DeliveryLogKeep
 	wh := tasks.NewWebhooks(a.svc, newWebhookSender(a.allow, version), a.publisher, a.log)
 	wh.PerHook = max(1, a.cfg.Concurrency/5) // one endpoint gets at most a fifth of the workers
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{

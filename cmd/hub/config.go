@@ -37,6 +37,7 @@ type config struct {
 	MemoryLimitMB    int
 	WebhookAllow     string
 	PollInterval     time.Duration
+	DeliveryLogKeep  time.Duration
 }
 
 // setting describes one configuration entry for flags, env and the README.
@@ -69,6 +70,7 @@ var settings = []setting{
 	{"gc-percent", "HUB_GC_PERCENT", "800", "Go GC target percent; the hub's live heap is small, so collecting less often saves CPU (GOGC, when set, wins)"},
 	{"memory-limit-mb", "HUB_MEMORY_LIMIT_MB", "512", "soft memory limit in MiB; near it the GC runs as often as needed (GOMEMLIMIT, when set, wins; 0 means none)"},
 	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "10ms", "how long an idle worker waits before looking for new tasks again; the latency floor of event dispatch"},
+	{"delivery-log-retention", "HUB_DELIVERY_LOG_RETENTION", "720h", "how long webhook delivery attempts are kept (30 days)"},
 	{"webhook-allow-cidrs", "HUB_WEBHOOK_ALLOW_CIDRS", "", "comma-separated address ranges webhooks may reach although private or loopback (tests, private deployments); dev adds 127.0.0.0/8 and ::1/128"},
 	{"key-cache-ttl", "HUB_KEY_CACHE_TTL", "10s", "how long an API process trusts an authenticated key; revocations reach every process at once over Redis, the TTL bounds a missed one (0 disables the cache)"},
 }
@@ -84,7 +86,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "relay-min-age": &c.RelayMinAge,
 		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
 		"gc-percent": &c.GCPercent, "memory-limit-mb": &c.MemoryLimitMB, "webhook-allow-cidrs": &c.WebhookAllow,
-		"poll-interval": &c.PollInterval,
+		"poll-interval": &c.PollInterval, "delivery-log-retention": &c.DeliveryLogKeep,
 	}
 	for _, s := range settings {
 		help := s.help + " (env " + s.env + ")"
