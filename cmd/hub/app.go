@@ -187,7 +187,7 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	h.RelayMinAge = a.cfg.RelayMinAge
 	h.DeliveryLogRetention = a.cfg.DeliveryLogKeep
 	wh := tasks.NewWebhooks(a.svc, newWebhookSender(a.allow, version), a.publisher, a.log)
-	wh.PerHook = max(1, a.cfg.Concurrency/5) // one endpoint gets at most a fifth of the workers
+	wh.PerHook = max(1, a.cfg.Concurrency/2) // one endpoint gets at most half the workers
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
 		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
 		PollInterval: a.cfg.PollInterval,

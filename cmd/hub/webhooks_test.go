@@ -247,7 +247,7 @@ func TestWebhookPrivateAddressesRefused(t *testing.T) {
 }
 
 // TestSlowEndpointDoesNotHoldUpHealthyOnes: with four workers, a hook whose
-// endpoint takes 3 s per request gets at most one of them, so a healthy hook
+// endpoint takes 3 s per request gets at most two of them, so a healthy hook
 // gets its deliveries at once; without the bound the slow hook would hold all
 // four workers for 12 s.
 func TestSlowEndpointDoesNotHoldUpHealthyOnes(t *testing.T) {
@@ -265,7 +265,7 @@ func TestSlowEndpointDoesNotHoldUpHealthyOnes(t *testing.T) {
 	if took := time.Since(start); took > 4*time.Second {
 		t.Errorf("the healthy hook got its %d deliveries after %s, want within 4 s", n, took.Round(time.Millisecond))
 	}
-	if got := len(slow.deliveries()); got > 4 {
-		t.Errorf("the slow hook got %d deliveries already; the bound should keep it to about one at a time", got)
+	if got := len(slow.deliveries()); got > 6 {
+		t.Errorf("the slow hook got %d deliveries already; the bound should keep it to two at a time", got)
 	}
 }

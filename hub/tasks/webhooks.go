@@ -95,9 +95,9 @@ type Sender interface {
 }
 
 // Webhooks runs delivery tasks. At most PerHook deliveries to one hook run
-// at once in a process: a job beyond that goes back to the queue for a moment
-// instead of holding a worker, so that a slow endpoint cannot take every
-// worker from the healthy ones.
+// at once in a process: a job beyond that waits briefly for a slot and then
+// goes back to the queue instead of holding a worker, so that a slow endpoint
+// cannot take every worker from the healthy ones.
 type Webhooks struct {
 	svc    *hub.Service
 	sender Sender
@@ -135,6 +135,19 @@ func (w *Webhooks) take(hookID string) bool {
 	return true
 }
 
+// takeWithin waits up to d for a slot: a fast endpoint frees one within
+// milliseconds, so only a slow one sends jobs back to the queue.
+func (w *Webhooks) takeWithin(ctx context.Context, hookID string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !w.take(hookID) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
 func (w *Webhooks) release(hookID string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -152,7 +165,7 @@ func (w *Webhooks) deliver(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
 	job := hub.DeliveryJob{BusinessID: p.BusinessID, HookID: p.HookID, EventID: p.EventID, Attempt: max(p.Attempt, 1), Force: p.Force}
-	if !w.take(job.HookID) {
+	if !w.takeWithin(ctx, job.HookID, 100*time.Millisecond) {
 		later := job
 		later.Delay = w.BusyDelay
 		if later.Delay <= 0 {
