@@ -109,12 +109,19 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// Close publishes what the batcher holds and releases the connections.
-func (a *app) Close() {
+// stopPublishing publishes what the batcher holds and stops it; later
+// events wait for the outbox relay.
+func (a *app) stopPublishing() {
 	if a.stopBatcher != nil {
 		a.stopBatcher()
 		<-a.batcher.Done()
+		a.stopBatcher = nil
 	}
+}
+
+// Close publishes what the batcher holds and releases the connections.
+func (a *app) Close() {
+	a.stopPublishing()
 	if a.queue != nil {
 		_ = a.queue.Close() // closes nothing it does not own: the client was shared
 	}

@@ -22,7 +22,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gin-gonic/gin"
-	"github.com/hibiken/asynq"
 
 	"github.com/7loc/hub/hub"
 )
@@ -78,40 +77,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if cfg.RateLimit > 0 {
 		cfg.RateLimit, cfg.RateBurst = 1_000_000, 1_000_000 // the limiter runs, but never refuses
 	}
-	if cfg.DatabaseURL == "" {
-		dir, err := os.MkdirTemp("", "hub-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.DatabaseURL = filepath.Join(dir, "bench.db")
-	}
-	if cfg.RedisURL == "" {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return err
-		}
-		defer mr.Close()
-		cfg.RedisURL = "redis://" + mr.Addr()
-		fmt.Fprintln(stderr, "bench: no HUB_REDIS_URL; using the embedded in-memory Redis (numbers are not those of a real Redis)")
-	}
-	cfg.QueuePrefix = "bench" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	log, err := newLogger(cfg, stderr)
+	a, cleanup, err := benchApp(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	// The bench's queues and their tasks go when it ends; the Redis may be shared.
-	defer func() {
-		insp := asynq.NewInspectorFromRedisClient(a.rdb)
-		for _, q := range []string{a.queues.Events, a.queues.Maintenance} {
-			_ = insp.DeleteQueue(q, true)
-		}
-	}()
+	defer cleanup()
 
 	key, cards, err := benchFixture(ctx, a.svc, o.cards)
 	if err != nil {
@@ -286,4 +256,66 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// benchApp opens the hub for a benchmark: a temporary SQLite file unless a
+// database is configured, the embedded Redis (with a warning) unless one is,
+// and queues of its own. cleanup deletes the queues and closes everything.
+func benchApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, func(), error) {
+	var undo []func()
+	cleanup := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if cfg.DatabaseURL == "" {
+		dir, err := os.MkdirTemp("", "hub-bench-")
+		if err != nil {
+			return nil, nil, err
+		}
+		undo = append(undo, func() { os.RemoveAll(dir) })
+		cfg.DatabaseURL = filepath.Join(dir, "bench.db")
+	}
+	if cfg.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		undo = append(undo, mr.Close)
+		cfg.RedisURL = "redis://" + mr.Addr()
+		fmt.Fprintln(stderr, "bench: no HUB_REDIS_URL; using the embedded in-memory Redis (numbers are not those of a real Redis)")
+	}
+	cfg.QueuePrefix = "bench" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	undo = append(undo, a.Close, func() {
+		// The bench's keys go (queues, tasks, counters): the Redis may be
+		// shared. The batcher stops first, so that nothing is enqueued after.
+		a.stopPublishing()
+		bg := context.Background()
+		for _, pattern := range []string{"asynq:{" + cfg.QueuePrefix + "*", cfg.QueuePrefix + ":*"} {
+			iter := a.rdb.Scan(bg, 0, pattern, 1000).Iterator()
+			var keys []string
+			for iter.Next(bg) {
+				keys = append(keys, iter.Val())
+			}
+			for len(keys) > 0 {
+				n := min(len(keys), 1000)
+				_ = a.rdb.Del(bg, keys[:n]...).Err()
+				keys = keys[n:]
+			}
+		}
+		_ = a.rdb.SRem(bg, "asynq:queues", a.queues.Events, a.queues.Webhooks, a.queues.WebhookRetries,
+			a.queues.Maintenance, cfg.QueuePrefix+":raw").Err()
+	})
+	return a, cleanup, nil
 }

@@ -12,16 +12,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/hibiken/asynq"
 
 	"github.com/7loc/hub/hub"
@@ -73,39 +69,11 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 	cfg.applyRuntime(lookup)
 	cfg.LogLevel, cfg.LogFormat, cfg.RateLimit = "error", "text", 0
 	cfg.WebhookAllow = strings.Trim(cfg.WebhookAllow+",127.0.0.0/8", ",")
-	if cfg.DatabaseURL == "" {
-		dir, err := os.MkdirTemp("", "hub-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.DatabaseURL = filepath.Join(dir, "bench.db")
-	}
-	if cfg.RedisURL == "" {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return err
-		}
-		defer mr.Close()
-		cfg.RedisURL = "redis://" + mr.Addr()
-		fmt.Fprintln(stderr, "bench: no HUB_REDIS_URL; using the embedded in-memory Redis (numbers are not those of a real Redis)")
-	}
-	cfg.QueuePrefix = "bench" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	log, err := newLogger(cfg, stderr)
+	a, cleanup, err := benchApp(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	defer func() {
-		insp := asynq.NewInspectorFromRedisClient(a.rdb)
-		for _, q := range []string{a.queues.Events, a.queues.Webhooks, a.queues.WebhookRetries, a.queues.Maintenance, cfg.QueuePrefix + ":raw"} {
-			_ = insp.DeleteQueue(q, true)
-		}
-	}()
+	defer cleanup()
 
 	raw, err := rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency, 20000)
 	if err != nil {
