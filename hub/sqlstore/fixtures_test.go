@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -142,4 +143,37 @@ func ids[T any](items []*T, id func(*T) string) []string {
 		out[i] = id(v)
 	}
 	return out
+}
+
+// checkPaging walks a list of 8 rows (all, oldest first) in pages of 3: each
+// page holds its rows plus one (3+1, 3+1, 2), newest first, without gaps or
+// repeats, and the default page holds all 8.
+func checkPaging(t *testing.T, s *sqlstore.Store, all []string, list func(hub.Tx, hub.Page) ([]string, error)) {
+	t.Helper()
+	newest := slices.Clone(all)
+	slices.Reverse(newest)
+	var got []string
+	p := hub.Page{Limit: 3}
+	for _, wantLen := range []int{4, 4, 2} {
+		var page []string
+		read(t, s, func(tx hub.Tx) error {
+			var err error
+			page, err = list(tx, p)
+			return err
+		})
+		if len(page) != wantLen {
+			t.Fatalf("page after %q: %d rows, want %d", p.Cursor, len(page), wantLen)
+		}
+		if len(page) > 3 {
+			page = page[:3]
+		}
+		got = append(got, page...)
+		p.Cursor = page[len(page)-1]
+	}
+	diff(t, "ids across pages", newest, got)
+	read(t, s, func(tx hub.Tx) error {
+		all, err := list(tx, hub.Page{})
+		diff(t, "default page", newest, all)
+		return err
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -446,33 +445,7 @@ func TestPagination(t *testing.T) {
 		}
 		for _, l := range lists {
 			t.Run(l.name, func(t *testing.T) {
-				newest := slices.Clone(l.all)
-				slices.Reverse(newest)
-				// Pages of 3 over 8: 3+1, 3+1, 2.
-				var got []string
-				p := hub.Page{Limit: 3}
-				for _, wantLen := range []int{4, 4, 2} {
-					var page []string
-					read(t, s, func(tx hub.Tx) error {
-						var err error
-						page, err = l.list(tx, p)
-						return err
-					})
-					if len(page) != wantLen {
-						t.Fatalf("page after %q: %d rows, want %d", p.Cursor, len(page), wantLen)
-					}
-					if len(page) > 3 {
-						page = page[:3]
-					}
-					got = append(got, page...)
-					p.Cursor = page[len(page)-1]
-				}
-				diff(t, "ids across pages", newest, got)
-				read(t, s, func(tx hub.Tx) error {
-					all, err := l.list(tx, hub.Page{})
-					diff(t, "default page", newest, all)
-					return err
-				})
+				checkPaging(t, s, l.all, l.list)
 			})
 		}
 	})
