@@ -112,6 +112,9 @@ type Tx interface {
 	// PurgeDeliveryAttempts deletes attempts made before t and returns how many.
 	PurgeDeliveryAttempts(ctx context.Context, t time.Time) (int64, error)
 
+	MessagingTx
+	PassTx
+
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.
 	ClaimIdempotencyKey(ctx context.Context, r *IdempotencyRecord) (*IdempotencyRecord, bool, error)
@@ -186,4 +189,60 @@ type EventPublisher interface {
 type EventKey struct {
 	BusinessID string
 	ID         string
+}
+
+// MessagingTx is the data access of channels: configurations, contacts, link
+// tokens and the delivery ledger.
+type MessagingTx interface {
+	// PutChannelConfig inserts or replaces a business's provider configuration.
+	PutChannelConfig(ctx context.Context, c *StoredChannelConfig) error
+	ChannelConfig(ctx context.Context, businessID, provider string) (*StoredChannelConfig, error)
+	// ChannelConfigs lists a business's configurations by provider name.
+	ChannelConfigs(ctx context.Context, businessID string) ([]*StoredChannelConfig, error)
+
+	// PutContact inserts or replaces the customer's contact on the channel;
+	// another customer's contact with the same address is removed first.
+	PutContact(ctx context.Context, c *Contact) error
+	Contact(ctx context.Context, businessID, customerID, channel string) (*Contact, error)
+	ContactByAddress(ctx context.Context, businessID, channel, address string) (*Contact, error)
+	// Contacts lists a customer's contacts by channel name.
+	Contacts(ctx context.Context, businessID, customerID string) ([]*Contact, error)
+
+	CreateLinkToken(ctx context.Context, l *LinkToken) error
+	LinkToken(ctx context.Context, businessID, hash string) (*LinkToken, error)
+	// UseLinkToken marks an unused token used and reports whether it was unused.
+	UseLinkToken(ctx context.Context, businessID, hash string, at time.Time) (bool, error)
+
+	// CreateDelivery inserts a ledger row; one for the same business, source,
+	// customer and channel is a conflict.
+	CreateDelivery(ctx context.Context, d *Delivery) error
+	Delivery(ctx context.Context, businessID, id string, forUpdate bool) (*Delivery, error)
+	DeliveryBySource(ctx context.Context, businessID, source, customerID, channel string) (*Delivery, error)
+	DeliveryByProviderMessageID(ctx context.Context, businessID, providerMessageID string) (*Delivery, error)
+	// Deliveries lists ledger rows newest first (at most page.Size()+1).
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// UpdateDelivery stores Provider, Status, Attempts, ProviderMessageID,
+	// ProviderStatus, Error, UpdatedAt and SentAt.
+	UpdateDelivery(ctx context.Context, d *Delivery) error
+	// StalledDeliveries lists pending deliveries of any business last
+	// updated at or before t, oldest first.
+	StalledDeliveries(ctx context.Context, t time.Time, limit int) ([]*Delivery, error)
+}
+
+// PassTx is the data access of the wallet-pass web service.
+type PassTx interface {
+	// RegisterPassDevice records a device for a card's pass and reports
+	// whether it is new; an existing one gets the new push token.
+	RegisterPassDevice(ctx context.Context, r *PassRegistration) (bool, error)
+	// UnregisterPassDevice removes a registration; a missing one is not an error.
+	UnregisterPassDevice(ctx context.Context, businessID, cardID, deviceID string) error
+	// PassDevices lists the devices registered for a card.
+	PassDevices(ctx context.Context, businessID, cardID string) ([]*PassRegistration, error)
+	// DevicePasses lists the card ids a device registered for the pass type.
+	DevicePasses(ctx context.Context, deviceID, passTypeID string) ([]string, error)
+	// CountPassDevices counts the devices registered for a card.
+	CountPassDevices(ctx context.Context, businessID, cardID string) (int, error)
+	PutPassOffer(ctx context.Context, o *PassOffer) error
+	// PassOffer returns a card's offer; none is not_found.
+	PassOffer(ctx context.Context, businessID, cardID string) (*PassOffer, error)
 }
