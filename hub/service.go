@@ -40,6 +40,17 @@ type Config struct {
 	// addresses); its error message is shown to the caller. Nil accepts any
 	// http or https URL.
 	CheckHookURL func(url string) error
+	// SecretKey (32 bytes) seals channel secrets at rest and signs
+	// unsubscribe links. Nil leaves channels unavailable.
+	SecretKey []byte
+	// Messages schedules message deliveries. Nil leaves queued messages to
+	// the delivery relay.
+	Messages MessageQueue
+	// Inbound decodes providers' calls to the hub. Nil refuses them.
+	Inbound InboundDecoder
+	// LinkTokenTTL is how long a messenger link token can be used. Zero
+	// means 24 hours.
+	LinkTokenTTL time.Duration
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -65,6 +76,11 @@ type Service struct {
 
 	webhooks     WebhookQueue
 	hookURLCheck func(string) error
+
+	box      *SecretBox
+	messages MessageQueue
+	inbound  InboundDecoder
+	linkTTL  time.Duration
 }
 
 type cachedPrincipal struct {
@@ -88,6 +104,17 @@ func NewService(cfg Config) (*Service, error) {
 		revocations:  cfg.Revocations,
 		webhooks:     cfg.Webhooks,
 		hookURLCheck: cfg.CheckHookURL,
+	}
+	if cfg.SecretKey != nil {
+		box, err := NewSecretBox(cfg.SecretKey)
+		if err != nil {
+			return nil, err
+		}
+		s.box = box
+	}
+	s.messages, s.inbound, s.linkTTL = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL
+	if s.linkTTL <= 0 {
+		s.linkTTL = 24 * time.Hour
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -33,6 +33,8 @@ type Queues struct {
 	WebhookRetries string
 	// Maintenance carries the periodic tasks.
 	Maintenance string
+	// Messages carries message sends to customers.
+	Messages string
 }
 
 // NewQueues returns the queue names under a prefix; an empty prefix means "hub".
@@ -42,7 +44,8 @@ func NewQueues(prefix string) Queues {
 		prefix = "hub"
 	}
 	return Queues{Events: prefix + ":events", Webhooks: prefix + ":webhooks",
-		WebhookRetries: prefix + ":webhook-retries", Maintenance: prefix + ":maintenance"}
+		WebhookRetries: prefix + ":webhook-retries", Maintenance: prefix + ":maintenance",
+		Messages: prefix + ":messages"}
 }
 
 // eventPayload is the id-only payload of a dispatch task: the events of one
@@ -126,6 +129,15 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeRelayOutbox, h.relay)
 	mux.HandleFunc(TypeExpireVouchers, h.expire)
 	mux.HandleFunc(TypePurgeIdempotency, h.purge)
+	mux.HandleFunc(TypeRelayDeliveries, h.relayDeliveries)
+}
+
+func (h *Handlers) relayDeliveries(ctx context.Context, _ *asynq.Task) error {
+	n, err := h.svc.RelayStalledDeliveries(ctx, time.Minute, 1000)
+	if n > 0 {
+		h.log.InfoContext(ctx, "delivery relay enqueued stalled deliveries", "count", n)
+	}
+	return err
 }
 
 func (h *Handlers) dispatch(ctx context.Context, t *asynq.Task) error {
@@ -180,6 +192,7 @@ var DefaultPeriodic = []Periodic{
 	{"@every 10s", TypeRelayOutbox},
 	{"@every 30s", TypeExpireVouchers},
 	{"@every 1h", TypePurgeIdempotency},
+	{"@every 30s", TypeRelayDeliveries},
 }
 
 // WorkerConfig configures Run. Zero values are documented per field.
@@ -196,6 +209,8 @@ type WorkerConfig struct {
 	Periodic []Periodic
 	// Webhooks delivers webhooks. Nil leaves delivery tasks waiting.
 	Webhooks *Webhooks
+	// Messages sends messages to customers. Nil leaves send tasks waiting.
+	Messages *Messages
 	// PollInterval is how long an idle worker waits before looking for new
 	// tasks again. Zero means 10 ms: events reach webhooks within
 	// milliseconds, for about a hundred cheap Redis calls a second per idle
@@ -225,7 +240,7 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues: map[string]int{cfg.Queues.Events: 6, cfg.Queues.Webhooks: 6,
-			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1},
+			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1, cfg.Queues.Messages: 4},
 		Logger:          slogAdapter{log},
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
@@ -234,11 +249,15 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 		// Retries and delayed deliveries move into their queue within a second.
 		DelayedTaskCheckInterval: time.Second,
 		RetryDelayFunc:           retryDelay,
+		IsFailure:                isFailure,
 	})
 	mux := asynq.NewServeMux()
 	h.Register(mux)
 	if cfg.Webhooks != nil {
 		cfg.Webhooks.Register(mux)
+	}
+	if cfg.Messages != nil {
+		cfg.Messages.Register(mux)
 	}
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -294,6 +313,10 @@ func (a slogAdapter) Fatal(args ...any) {
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return time.Second
+	}
+	var h retryHint
+	if errors.As(err, &h) && h.RetryIn() > 0 {
+		return h.RetryIn()
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }

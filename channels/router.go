@@ -1,0 +1,234 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
+
+// Sender is a provider's sending side.
+type Sender interface {
+	// Send delivers one message; errors are *hub.SendError.
+	Send(ctx context.Context, m hub.Message) (hub.Receipt, error)
+	// Limits are the budgets to take before sending m.
+	Limits(m hub.Message) []hub.RateLimit
+}
+
+// Factory builds the Sender of a provider configuration.
+type Factory func(cfg *hub.ChannelConfig) (Sender, error)
+
+// Limiter keeps rate budgets and pauses shared by every worker.
+type Limiter interface {
+	// Take takes one request from the budget, or returns how long to wait.
+	Take(ctx context.Context, l hub.RateLimit) (time.Duration, error)
+	Pause(ctx context.Context, key string, d time.Duration) error
+	Paused(ctx context.Context, key string) (time.Duration, error)
+}
+
+// Ledger is the delivery ledger (hub.Service).
+type Ledger interface {
+	PeekSend(ctx context.Context, k hub.DeliveryKey) (*hub.Outgoing, error)
+	ClaimSend(ctx context.Context, k hub.DeliveryKey) (*hub.Outgoing, error)
+	FinishSend(ctx context.Context, o *hub.Outgoing, r hub.Receipt, sendErr error, final bool) (hub.SendOutcome, error)
+}
+
+// Config wires a Router.
+type Config struct {
+	Ledger  Ledger
+	Limiter Limiter
+	// Factories build senders by provider name (hub.Providers).
+	Factories map[string]Factory
+	// MaxWait is the longest a worker waits in place for a rate limit before
+	// handing the message back to the queue. Zero means 2 s.
+	MaxWait time.Duration
+	// SendTimeout bounds one provider call. Zero means 15 s.
+	SendTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Router delivers queued messages. It is safe for concurrent use.
+type Router struct {
+	cfg     Config
+	senders sync.Map // business/provider -> cachedSender
+}
+
+type cachedSender struct {
+	version time.Time
+	sender  Sender
+}
+
+// NewRouter returns a Router.
+func NewRouter(cfg Config) *Router {
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 2 * time.Second
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Router{cfg: cfg}
+}
+
+// RetryError asks the queue to run the delivery again after After. A rate
+// limited retry is not a failure and does not use up attempts.
+type RetryError struct {
+	After       time.Duration
+	RateLimited bool
+	Err         error
+}
+
+// Error implements error.
+func (e *RetryError) Error() string {
+	if e.RateLimited {
+		return fmt.Sprintf("rate limited, retry in %s", e.After)
+	}
+	return fmt.Sprintf("retry later: %v", e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Deliver sends one queued delivery at most once. final says the queue will
+// not retry again, so a transient failure fails the delivery. A nil error
+// means the delivery is settled (sent, failed or unknown) or not pending; a
+// *RetryError asks for another run.
+func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) error {
+	out, err := r.cfg.Ledger.PeekSend(ctx, k)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		// Final, in flight or unsendable: the claim records which.
+		_, err := r.cfg.Ledger.ClaimSend(ctx, k)
+		return err
+	}
+	sender, err := r.sender(out.Config)
+	if err != nil {
+		// A configuration the provider package rejects: fail it for good.
+		return r.finishUnclaimed(ctx, k, &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Err: err}, final)
+	}
+	limits := ordered(sender.Limits(out.Message))
+	if err := r.waitTurn(ctx, limits); err != nil {
+		return err
+	}
+	out, err = r.cfg.Ledger.ClaimSend(ctx, k)
+	if err != nil || out == nil {
+		return err
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
+	receipt, sendErr := sender.Send(sendCtx, out.Message)
+	cancel()
+	// Record the answer even if the task's context ended meanwhile.
+	outcome, err := r.cfg.Ledger.FinishSend(context.WithoutCancel(ctx), out, receipt, sendErr, final)
+	if err != nil {
+		return err
+	}
+	if sendErr != nil {
+		se := hub.AsSendError(sendErr)
+		r.cfg.Logger.InfoContext(ctx, "send failed", "delivery", k.ID, "provider", out.Config.Provider,
+			"kind", se.Kind, "reason", se.Reason, "code", se.Code, "retry", outcome.Retry)
+		if se.Kind == hub.SendRateLimited && se.RetryAfter > 0 && len(limits) > 0 {
+			key := limits[len(limits)-1].Key // the sender-wide budget
+			if se.Scope == hub.ScopeRecipient {
+				key = limits[0].Key
+			}
+			if err := r.cfg.Limiter.Pause(ctx, key, se.RetryAfter); err != nil {
+				r.cfg.Logger.WarnContext(ctx, "cannot pause provider", "key", key, "err", err)
+			}
+		}
+	}
+	if outcome.Retry {
+		return &RetryError{After: outcome.RetryAfter, RateLimited: outcome.RateLimited, Err: sendErr}
+	}
+	return nil
+}
+
+// finishUnclaimed claims a delivery only to record a failure decided before
+// sending.
+func (r *Router) finishUnclaimed(ctx context.Context, k hub.DeliveryKey, err error, final bool) error {
+	out, cerr := r.cfg.Ledger.ClaimSend(ctx, k)
+	if cerr != nil || out == nil {
+		return cerr
+	}
+	_, ferr := r.cfg.Ledger.FinishSend(ctx, out, hub.Receipt{}, err, final)
+	return ferr
+}
+
+// ordered sorts limits most specific first (the longest key: a chat's
+// budget before its bot's), so a refused recipient does not spend the
+// shared budget.
+func ordered(limits []hub.RateLimit) []hub.RateLimit {
+	sort.SliceStable(limits, func(i, j int) bool {
+		return strings.Count(limits[i].Key, ":") > strings.Count(limits[j].Key, ":")
+	})
+	return limits
+}
+
+// waitTurn waits until every limit has budget and no pause holds, sleeping
+// in place up to MaxWait; longer waits go back to the queue.
+func (r *Router) waitTurn(ctx context.Context, limits []hub.RateLimit) error {
+	deadline := time.Now().Add(r.cfg.MaxWait)
+	for _, l := range limits {
+		for {
+			wait, err := r.cfg.Limiter.Paused(ctx, l.Key)
+			if err != nil {
+				return err
+			}
+			if wait == 0 {
+				if wait, err = r.cfg.Limiter.Take(ctx, l); err != nil {
+					return err
+				}
+			}
+			if wait == 0 {
+				break
+			}
+			if time.Now().Add(wait).After(deadline) {
+				return &RetryError{After: wait, RateLimited: true}
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
+	return nil
+}
+
+// sender returns the cached Sender of a configuration, rebuilt when the
+// configuration changes.
+func (r *Router) sender(cfg *hub.ChannelConfig) (Sender, error) {
+	key := cfg.BusinessID + "/" + cfg.Provider
+	if v, ok := r.senders.Load(key); ok && v.(cachedSender).version.Equal(cfg.UpdatedAt) {
+		return v.(cachedSender).sender, nil
+	}
+	f, ok := r.cfg.Factories[cfg.Provider]
+	if !ok {
+		return nil, errors.New("no sender for provider " + cfg.Provider)
+	}
+	s, err := f(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.senders.Store(key, cachedSender{version: cfg.UpdatedAt, sender: s})
+	return s, nil
+}
+
+// RetryIn is how long the queue should wait before the next run (zero: its
+// own backoff).
+func (e *RetryError) RetryIn() time.Duration { return e.After }
+
+// NotFailure reports whether the retry is a rate limit, which uses up no
+// attempt.
+func (e *RetryError) NotFailure() bool { return e.RateLimited }

@@ -1,0 +1,479 @@
+package hub
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MessageQueue hands queued deliveries to the workers. A failure is not
+// fatal: the delivery relay enqueues pending deliveries it finds stalled.
+type MessageQueue interface {
+	EnqueueDeliveries(ctx context.Context, keys []DeliveryKey) error
+}
+
+// DeliveryKey names a ledger row: its business and id.
+type DeliveryKey struct {
+	BusinessID string `json:"business_id"`
+	ID         string `json:"delivery_id"`
+}
+
+// MessageRequest asks for one message to one customer on one channel.
+type MessageRequest struct {
+	BusinessID string
+	// Source makes the request idempotent: the same source, customer and
+	// channel always name the same delivery.
+	Source     string
+	CustomerID string
+	Channel    string
+	Content    MessageContent
+}
+
+// Message size bounds.
+const (
+	MaxMessageText    = 4096
+	MaxMessageHTML    = 256 << 10
+	MaxMessageSubject = 200
+	MaxSourceLength   = 200
+)
+
+// QueueMessage records a pending delivery and schedules it. Asking again for
+// the same source, customer and channel returns the existing delivery
+// (created false) and schedules nothing.
+func (s *Service) QueueMessage(ctx context.Context, r MessageRequest) (d *Delivery, created bool, err error) {
+	p := Problems{}
+	if !slices.Contains(Channels, r.Channel) {
+		p.Add("channel", "must be one of "+strings.Join(Channels, ", "))
+	}
+	if r.Source == "" || len(r.Source) > MaxSourceLength {
+		p.Add("source", "is required (at most 200 characters)")
+	}
+	if !ValidID(PrefixCustomer, r.CustomerID) {
+		p.Add("customer_id", "must be a customer id")
+	}
+	c := r.Content
+	if strings.TrimSpace(c.Text) == "" && c.Template == nil {
+		p.Add("text", "is required")
+	}
+	if utf8.RuneCountInString(c.Text) > MaxMessageText {
+		p.Add("text", "must be at most 4096 characters")
+	}
+	if len(c.HTML) > MaxMessageHTML {
+		p.Add("html", "must be at most 256 KiB")
+	}
+	if utf8.RuneCountInString(c.Subject) > MaxMessageSubject {
+		p.Add("subject", "must be at most 200 characters")
+	}
+	if c.CardID != "" && !ValidID(PrefixCard, c.CardID) {
+		p.Add("card_id", "must be a card id")
+	}
+	if err := p.Err(); err != nil {
+		return nil, false, err
+	}
+	now := s.clock()
+	err = s.write(ctx, func(tx Tx, _ *outbox) error {
+		if _, err := tx.Customer(ctx, r.BusinessID, r.CustomerID); err != nil {
+			return err
+		}
+		if c.CardID != "" {
+			card, err := tx.Card(ctx, r.BusinessID, c.CardID, false)
+			if err != nil {
+				return err
+			}
+			if card.CustomerID != r.CustomerID {
+				return Errorf(EValidation, "the card belongs to another customer")
+			}
+		}
+		existing, err := tx.DeliveryBySource(ctx, r.BusinessID, r.Source, r.CustomerID, r.Channel)
+		if err == nil {
+			d, created = existing, false
+			return nil
+		}
+		if ErrorCode(err) != ENotFound {
+			return err
+		}
+		d = &Delivery{ID: NewID(PrefixDelivery), BusinessID: r.BusinessID, Source: r.Source, CustomerID: r.CustomerID,
+			Channel: r.Channel, Status: DeliveryPending, Content: c, CreatedAt: now, UpdatedAt: now}
+		created = true
+		return tx.CreateDelivery(ctx, d)
+	})
+	if err != nil || !created {
+		return d, created, err
+	}
+	if s.messages != nil {
+		if err := s.messages.EnqueueDeliveries(context.WithoutCancel(ctx), []DeliveryKey{{r.BusinessID, d.ID}}); err != nil {
+			s.log.WarnContext(ctx, "delivery recorded but not enqueued; the relay will enqueue it", "delivery", d.ID, "err", err)
+		}
+	}
+	return d, true, nil
+}
+
+// DeliveryByID returns one ledger row of a business.
+func (s *Service) DeliveryByID(ctx context.Context, businessID, id string) (*Delivery, error) {
+	var d *Delivery
+	err := s.read(ctx, func(tx Tx) error {
+		var err error
+		d, err = tx.Delivery(ctx, businessID, id, false)
+		return err
+	})
+	return d, err
+}
+
+// Deliveries lists a business's ledger, newest first.
+func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, *string, error) {
+	p := Problems{}
+	if f.CustomerID != "" && !ValidID(PrefixCustomer, f.CustomerID) {
+		p.Add("customer_id", "must be a customer id")
+	}
+	if err := p.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := CheckPage(f.Page, PrefixDelivery); err != nil {
+		return nil, nil, err
+	}
+	var rows []*Delivery
+	err := s.read(ctx, func(tx Tx) error {
+		var err error
+		rows, err = tx.Deliveries(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	items, next := page(rows, f.Page, func(d *Delivery) string { return d.ID })
+	return items, next, nil
+}
+
+// Outgoing is a delivery ready for its provider: the ledger row, the
+// provider's configuration and the message with its address.
+type Outgoing struct {
+	Delivery *Delivery
+	Config   *ChannelConfig
+	Message  Message
+}
+
+// Reasons a delivery fails before reaching a provider.
+const (
+	ReasonNoConsent     = "no_consent"
+	ReasonUnreachable   = "unreachable"
+	ReasonNoAddress     = "no_address"
+	ReasonNotConfigured = "not_configured"
+	ReasonNoDevice      = "no_device"
+	ReasonLost          = "lost_in_flight"
+)
+
+// PeekSend prepares a pending delivery without claiming it, so the caller
+// can wait for rate limits first. It returns nil when there is nothing to
+// send (the delivery is final, in flight, or cannot be sent; ClaimSend then
+// records why).
+func (s *Service) PeekSend(ctx context.Context, k DeliveryKey) (*Outgoing, error) {
+	var out *Outgoing
+	err := s.read(ctx, func(tx Tx) error {
+		d, err := tx.Delivery(ctx, k.BusinessID, k.ID, false)
+		if err != nil {
+			return err
+		}
+		if d.Status != DeliveryPending {
+			return nil
+		}
+		out, _, err = s.prepare(ctx, tx, d)
+		return err
+	})
+	return out, err
+}
+
+// ClaimSend moves a pending delivery to sending and returns it ready for the
+// provider. It returns nil when there is nothing to send: the delivery is
+// already final; it was found sending (an earlier attempt died mid-send, so
+// it becomes unknown and is never sent again); or it cannot be sent (no
+// consent, unreachable, no address, no provider), which fails it.
+func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, error) {
+	var out *Outgoing
+	now := s.clock()
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		d, err := tx.Delivery(ctx, k.BusinessID, k.ID, true)
+		if err != nil {
+			return err
+		}
+		switch d.Status {
+		case DeliveryPending:
+		case DeliverySending:
+			d.Status, d.Error, d.UpdatedAt = DeliveryUnknown, ReasonLost, now
+			return tx.UpdateDelivery(ctx, d)
+		default:
+			return nil
+		}
+		o, reason, err := s.prepare(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			d.Status, d.Error, d.UpdatedAt = DeliveryFailed, reason, now
+			return tx.UpdateDelivery(ctx, d)
+		}
+		if d.Channel == ChannelPush {
+			if err := tx.PutPassOffer(ctx, &PassOffer{BusinessID: d.BusinessID, CardID: o.Message.To,
+				Text: d.Content.Text, UpdatedAt: now}); err != nil {
+				return err
+			}
+		}
+		d.Status, d.Provider, d.Attempts, d.Error, d.UpdatedAt = DeliverySending, o.Config.Provider, d.Attempts+1, "", now
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// prepare checks consent, reachability, the address and the provider of a
+// delivery and builds its message; a nil Outgoing comes with the reason.
+func (s *Service) prepare(ctx context.Context, tx Tx, d *Delivery) (*Outgoing, string, error) {
+	cust, err := tx.Customer(ctx, d.BusinessID, d.CustomerID)
+	if err != nil {
+		return nil, "", err
+	}
+	if c, ok := cust.Consent[d.Channel]; !ok || !c.Granted {
+		return nil, ReasonNoConsent, nil
+	}
+	m := Message{DeliveryID: d.ID, BusinessID: d.BusinessID, CustomerID: d.CustomerID, Channel: d.Channel,
+		Language: cust.Language, Subject: d.Content.Subject, Text: d.Content.Text, HTML: d.Content.HTML,
+		Template: d.Content.Template}
+	contact, err := tx.Contact(ctx, d.BusinessID, d.CustomerID, d.Channel)
+	switch {
+	case err == nil:
+		if !contact.Reachable {
+			return nil, ReasonUnreachable, nil
+		}
+		m.To = contact.Address
+		if contact.LastInboundAt != nil {
+			m.WindowUntil = contact.LastInboundAt.Add(24 * time.Hour)
+		}
+	case ErrorCode(err) != ENotFound:
+		return nil, "", err
+	}
+	switch d.Channel {
+	case ChannelEmail:
+		if cust.Email == nil {
+			return nil, ReasonNoAddress, nil
+		}
+		m.To = *cust.Email
+		m.UnsubscribeURL = s.UnsubscribeURL(d.BusinessID, d.CustomerID)
+	case ChannelWhatsApp:
+		if m.To == "" && cust.Phone != nil {
+			m.To = *cust.Phone
+		}
+	case ChannelPush:
+		cardID, devices, err := s.passTarget(ctx, tx, d)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(devices) == 0 {
+			return nil, ReasonNoDevice, nil
+		}
+		m.To, m.Devices = cardID, devices
+	}
+	if m.To == "" {
+		return nil, ReasonNoAddress, nil
+	}
+	cfg, err := s.routeChannel(ctx, tx, d.BusinessID, d.Channel)
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg == nil {
+		return nil, ReasonNotConfigured, nil
+	}
+	return &Outgoing{Delivery: d, Config: cfg, Message: m}, "", nil
+}
+
+// passTarget picks the card a PUSH updates and its registered devices.
+func (s *Service) passTarget(ctx context.Context, tx Tx, d *Delivery) (string, []PassDevice, error) {
+	ids := []string{d.Content.CardID}
+	if d.Content.CardID == "" {
+		cards, err := tx.Cards(ctx, CardFilter{BusinessID: d.BusinessID, CustomerID: d.CustomerID, Page: Page{Limit: MaxPageLimit}})
+		if err != nil {
+			return "", nil, err
+		}
+		ids = ids[:0]
+		for _, c := range cards {
+			ids = append(ids, c.ID)
+		}
+	}
+	for _, id := range ids {
+		regs, err := tx.PassDevices(ctx, d.BusinessID, id)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(regs) == 0 {
+			continue
+		}
+		devices := make([]PassDevice, len(regs))
+		for i, r := range regs {
+			devices[i] = PassDevice{DeviceID: r.DeviceID, PushToken: r.PushToken}
+		}
+		return id, devices, nil
+	}
+	return "", nil, nil
+}
+
+// SendOutcome is what FinishSend decided.
+type SendOutcome struct {
+	// Retry asks the caller to try again later (transient failure or rate
+	// limit); RetryAfter is the provider's requested pause, if any.
+	Retry      bool
+	RetryAfter time.Duration
+	// RateLimited marks a retry that is not a failure.
+	RateLimited bool
+}
+
+// FinishSend records a provider's answer to a claimed delivery. final says
+// the caller will not retry (its attempts are used up), so a transient
+// failure fails the delivery.
+func (s *Service) FinishSend(ctx context.Context, o *Outgoing, r Receipt, sendErr error, final bool) (SendOutcome, error) {
+	now := s.clock()
+	var outcome SendOutcome
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		d, err := tx.Delivery(ctx, o.Delivery.BusinessID, o.Delivery.ID, true)
+		if err != nil {
+			return err
+		}
+		if d.Status != DeliverySending {
+			return nil // someone else decided already
+		}
+		d.UpdatedAt = now
+		if sendErr == nil {
+			d.Status, d.ProviderMessageID, d.Error, d.SentAt = DeliverySent, r.ProviderMessageID, "", &now
+			for _, dev := range r.GoneDevices {
+				if err := tx.UnregisterPassDevice(ctx, d.BusinessID, o.Message.To, dev); err != nil {
+					return err
+				}
+			}
+			return tx.UpdateDelivery(ctx, d)
+		}
+		se := AsSendError(sendErr)
+		d.Error = sendErrorText(se)
+		switch {
+		case se.Kind == SendPermanent:
+			d.Status = DeliveryFailed
+			if se.Unreachable {
+				if err := s.markUnreachable(ctx, tx, o, se.Reason, now); err != nil {
+					return err
+				}
+			}
+		case se.MaybeSent:
+			d.Status = DeliveryUnknown
+		case se.Kind == SendRateLimited:
+			d.Status, d.Attempts = DeliveryPending, max(d.Attempts-1, 0)
+			outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter, RateLimited: true}
+		case final:
+			d.Status = DeliveryFailed
+		default:
+			d.Status = DeliveryPending
+			outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter}
+		}
+		return tx.UpdateDelivery(ctx, d)
+	})
+	return outcome, err
+}
+
+func sendErrorText(se *SendError) string {
+	s := se.Reason
+	if s == "" {
+		s = "error"
+	}
+	if se.Code != "" {
+		s += " (" + se.Code + ")"
+	}
+	if se.Err != nil {
+		msg := se.Err.Error()
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		s += ": " + msg
+	}
+	return s
+}
+
+func (s *Service) markUnreachable(ctx context.Context, tx Tx, o *Outgoing, reason string, now time.Time) error {
+	c, err := tx.Contact(ctx, o.Delivery.BusinessID, o.Delivery.CustomerID, o.Delivery.Channel)
+	if err != nil {
+		if ErrorCode(err) != ENotFound {
+			return err
+		}
+		c = &Contact{BusinessID: o.Delivery.BusinessID, CustomerID: o.Delivery.CustomerID,
+			Channel: o.Delivery.Channel, Address: o.Message.To, LinkedAt: now}
+	}
+	if c.Address != o.Message.To {
+		return nil // relinked meanwhile; the new address is not the one that failed
+	}
+	c.Reachable, c.UnreachableReason, c.UnreachableAt = false, reason, &now
+	return tx.PutContact(ctx, c)
+}
+
+// RelayStalledDeliveries enqueues pending deliveries untouched for minAge
+// (queued but never enqueued, or whose task was lost) and returns how many.
+func (s *Service) RelayStalledDeliveries(ctx context.Context, minAge time.Duration, batch int) (int, error) {
+	if s.messages == nil {
+		return 0, nil
+	}
+	var rows []*Delivery
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		rows, err = tx.StalledDeliveries(ctx, s.clock().Add(-minAge), batch)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	keys := make([]DeliveryKey, len(rows))
+	for i, d := range rows {
+		keys[i] = DeliveryKey{BusinessID: d.BusinessID, ID: d.ID}
+	}
+	return len(keys), s.messages.EnqueueDeliveries(ctx, keys)
+}
+
+// UnsubscribeURL is the one-click email opt-out link of a customer; it needs
+// no login and never expires.
+func (s *Service) UnsubscribeURL(businessID, customerID string) string {
+	return s.publicURL + "/u/" + s.unsubscribeToken(businessID, customerID)
+}
+
+func (s *Service) unsubscribeToken(businessID, customerID string) string {
+	if s.box == nil {
+		return ""
+	}
+	mac := s.box.MAC("unsubscribe/" + businessID + "/" + customerID)
+	return businessID + "." + customerID + "." + base64.RawURLEncoding.EncodeToString(mac[:16])
+}
+
+// Unsubscribe opts a customer out of email through a link's token: it is
+// idempotent, and a token that does not verify is not_found.
+func (s *Service) Unsubscribe(ctx context.Context, token string) error {
+	parts := strings.Split(token, ".")
+	if s.box == nil || len(parts) != 3 || s.unsubscribeToken(parts[0], parts[1]) != token {
+		return NotFound("unsubscribe link")
+	}
+	businessID, customerID := parts[0], parts[1]
+	now := s.clock()
+	return s.write(ctx, func(tx Tx, _ *outbox) error {
+		c, err := tx.Customer(ctx, businessID, customerID)
+		if err != nil {
+			return err
+		}
+		if cur, ok := c.Consent[ChannelEmail]; ok && !cur.Granted {
+			return nil
+		}
+		if c.Consent == nil {
+			c.Consent = map[string]Consent{}
+		}
+		c.Consent[ChannelEmail] = Consent{Granted: false, Source: "unsubscribe_link", At: now}
+		c.UpdatedAt = now
+		return tx.UpdateCustomer(ctx, c)
+	})
+}

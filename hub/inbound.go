@@ -1,0 +1,240 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"time"
+)
+
+// InboundDecoder verifies and decodes a provider's call to the hub with the
+// business's configuration of that provider. Errors carry codes:
+// unauthorized for a bad signature or secret, validation_failed for a body
+// that does not parse.
+type InboundDecoder interface {
+	Decode(cfg *ChannelConfig, req InboundRequest) ([]Inbound, InboundReply, error)
+}
+
+// HandleInbound verifies a provider's call for a business, applies what it
+// reports (links, opt-outs, delivery statuses, customer messages) in one
+// transaction, and returns the answer for the provider. Replays change
+// nothing more: link tokens are one-time and statuses only move forward.
+func (s *Service) HandleInbound(ctx context.Context, businessID, provider string, req InboundRequest) (InboundReply, error) {
+	if !ValidProvider(provider) || provider == ChannelEmail || provider == ChannelPush || s.inbound == nil {
+		return InboundReply{}, NotFound("channel")
+	}
+	cfg, err := s.ProviderConfig(ctx, businessID, provider)
+	if err != nil {
+		return InboundReply{}, err
+	}
+	events, reply, err := s.inbound.Decode(cfg, req)
+	if err != nil {
+		return InboundReply{}, err
+	}
+	if reply.Status == 0 {
+		reply.Status = 200
+	}
+	if len(events) == 0 {
+		return reply, nil
+	}
+	now := s.clock()
+	err = s.write(ctx, func(tx Tx, _ *outbox) error {
+		for _, in := range events {
+			if in.Channel == "" {
+				in.Channel = provider
+			}
+			if err := s.applyInbound(ctx, tx, businessID, in, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return reply, err
+}
+
+func (s *Service) applyInbound(ctx context.Context, tx Tx, businessID string, in Inbound, now time.Time) error {
+	switch in.Type {
+	case InboundLink:
+		return s.link(ctx, tx, businessID, in, now)
+	case InboundStop, InboundSubscribed:
+		c, err := tx.ContactByAddress(ctx, businessID, in.Channel, in.Address)
+		if err != nil {
+			if ErrorCode(err) == ENotFound {
+				return nil // not linked: nothing to opt out of
+			}
+			return err
+		}
+		granted := in.Type == InboundSubscribed
+		source := "stop:" + in.Channel
+		if granted {
+			source = "subscribed:" + in.Channel
+			c.Reachable, c.UnreachableReason, c.UnreachableAt = true, "", nil
+			if err := tx.PutContact(ctx, c); err != nil {
+				return err
+			}
+		}
+		return s.setConsent(ctx, tx, businessID, c.CustomerID, in.Channel, granted, source, now)
+	case InboundMessage:
+		c, err := tx.ContactByAddress(ctx, businessID, in.Channel, in.Address)
+		if err != nil {
+			if ErrorCode(err) != ENotFound {
+				return err
+			}
+			if in.Channel != ChannelWhatsApp {
+				return nil // a chat not linked to a customer
+			}
+			cust, err := tx.CustomerByContact(ctx, businessID, "", in.Address)
+			if err != nil {
+				if ErrorCode(err) == ENotFound {
+					return nil
+				}
+				return err
+			}
+			c = &Contact{BusinessID: businessID, CustomerID: cust.ID, Channel: in.Channel, Address: in.Address,
+				LinkedAt: now, Reachable: true}
+		}
+		at := in.At
+		if at.IsZero() || at.After(now) {
+			at = now
+		}
+		at = at.UTC().Truncate(time.Millisecond)
+		if c.LastInboundAt != nil && !at.After(*c.LastInboundAt) {
+			return nil
+		}
+		c.LastInboundAt = &at
+		c.Reachable, c.UnreachableReason, c.UnreachableAt = true, "", nil
+		return tx.PutContact(ctx, c)
+	case InboundStatus:
+		return s.applyStatus(ctx, tx, businessID, in, now)
+	}
+	return nil
+}
+
+// statusRank orders provider statuses so a late "delivered" never
+// overwrites "read".
+var statusRank = map[string]int{ProviderSent: 1, ProviderDelivered: 2, ProviderRead: 3, ProviderFailed: 4}
+
+func (s *Service) applyStatus(ctx context.Context, tx Tx, businessID string, in Inbound, now time.Time) error {
+	d, err := tx.DeliveryByProviderMessageID(ctx, businessID, in.ProviderMessageID)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil
+		}
+		return err
+	}
+	if statusRank[in.Status] == 0 || statusRank[in.Status] <= statusRank[d.ProviderStatus] {
+		return nil
+	}
+	d.ProviderStatus, d.UpdatedAt = in.Status, now
+	if in.Status == ProviderFailed {
+		d.Status = DeliveryFailed
+		d.Error = "provider reported failure"
+		if in.Reason != "" {
+			d.Error += ": " + in.Reason
+		}
+	}
+	return tx.UpdateDelivery(ctx, d)
+}
+
+func (s *Service) link(ctx context.Context, tx Tx, businessID string, in Inbound, now time.Time) error {
+	if in.Token == "" || in.Address == "" {
+		return nil
+	}
+	hash := hashLinkToken(in.Token)
+	tok, err := tx.LinkToken(ctx, businessID, hash)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil // unknown tokens are ignored, not errors: the provider would retry
+		}
+		return err
+	}
+	if tok.Channel != in.Channel || tok.UsedAt != nil || !now.Before(tok.ExpiresAt) {
+		return nil
+	}
+	if ok, err := tx.UseLinkToken(ctx, businessID, hash, now); err != nil || !ok {
+		return err
+	}
+	if err := tx.PutContact(ctx, &Contact{BusinessID: businessID, CustomerID: tok.CustomerID, Channel: in.Channel,
+		Address: in.Address, LinkedAt: now, Reachable: true, LastInboundAt: &now}); err != nil {
+		return err
+	}
+	return s.setConsent(ctx, tx, businessID, tok.CustomerID, in.Channel, true, "link:"+in.Channel, now)
+}
+
+func (s *Service) setConsent(ctx context.Context, tx Tx, businessID, customerID, channel string, granted bool, source string, now time.Time) error {
+	c, err := tx.Customer(ctx, businessID, customerID)
+	if err != nil {
+		return err
+	}
+	if cur, ok := c.Consent[channel]; ok && cur.Granted == granted {
+		return nil
+	}
+	if c.Consent == nil {
+		c.Consent = map[string]Consent{}
+	}
+	c.Consent[channel] = Consent{Granted: granted, Source: source, At: now}
+	c.UpdatedAt = now
+	return tx.UpdateCustomer(ctx, c)
+}
+
+func hashLinkToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// LinkChannels are the messengers a customer links by opening a link.
+var LinkChannels = []string{ChannelTelegram, ChannelViber}
+
+// Link is a one-time link that connects a messenger chat to a customer.
+type Link struct {
+	Channel string `json:"channel"`
+	Token   string `json:"token"`
+	// URL opens the chat with the token (null when the channel runs through
+	// a gateway, which builds its own links from the token).
+	URL       *string   `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CreateLink issues a one-time link token for a customer and a messenger.
+func (s *Service) CreateLink(ctx context.Context, businessID, customerID, channel string) (*Link, error) {
+	if channel != ChannelTelegram && channel != ChannelViber {
+		return nil, NotFound("link channel")
+	}
+	if !ValidID(PrefixCustomer, customerID) {
+		return nil, NotFound("customer")
+	}
+	now := s.clock()
+	token := RandomString(base62, 32)
+	var l *Link
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		if _, err := tx.Customer(ctx, businessID, customerID); err != nil {
+			return err
+		}
+		cfg, err := s.routeChannel(ctx, tx, businessID, channel)
+		if err != nil {
+			return err
+		}
+		if cfg == nil {
+			return Errorf(EConflict, "the %s channel is not configured for this business", channel)
+		}
+		l = &Link{Channel: channel, Token: token, ExpiresAt: now.Add(s.linkTTL)}
+		if u := linkURL(cfg, token); u != "" {
+			l.URL = &u
+		}
+		return tx.CreateLinkToken(ctx, &LinkToken{Hash: hashLinkToken(token), BusinessID: businessID,
+			CustomerID: customerID, Channel: channel, CreatedAt: now, ExpiresAt: l.ExpiresAt})
+	})
+	return l, err
+}
+
+// linkURL builds the deep link that carries a token into a messenger.
+func linkURL(cfg *ChannelConfig, token string) string {
+	switch cfg.Provider {
+	case ChannelTelegram:
+		return "https://t.me/" + url.PathEscape(cfg.Get("bot_username")) + "?start=" + token
+	case ChannelViber:
+		return "viber://pa?chatURI=" + url.QueryEscape(cfg.Get("uri")) + "&context=" + token
+	}
+	return ""
+}
