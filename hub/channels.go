@@ -166,7 +166,9 @@ func channelValue(f ChannelField, raw any) (string, string) {
 	return v, ""
 }
 
-func sealAD(businessID, provider string) []byte { return []byte("channel/" + businessID + "/" + provider) }
+func sealAD(businessID, provider string) []byte {
+	return []byte("channel/" + businessID + "/" + provider)
+}
 
 func (s *Service) sealSecrets(cfg *ChannelConfig) ([]byte, error) {
 	plain, err := json.Marshal(cfg.Secrets)
@@ -223,6 +225,9 @@ func (s *Service) channelView(cfg *ChannelConfig) *ChannelConfigView {
 	switch cfg.Provider {
 	case ChannelTelegram, ChannelWhatsApp, ChannelViber, ProviderGateway:
 		u := s.publicURL + "/hooks/" + cfg.Provider + "/" + cfg.BusinessID
+		v.InboundURL = &u
+	case ChannelPush:
+		u := s.publicURL + "/wallet/google/" + cfg.BusinessID + "?token=" + s.GoogleCallbackToken(cfg.BusinessID)
 		v.InboundURL = &u
 	}
 	return v

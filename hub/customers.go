@@ -147,7 +147,12 @@ func (s *Service) Customer(ctx context.Context, businessID, id string) (*Custome
 	var c *Customer
 	err := s.read(ctx, func(tx Tx) error {
 		var err error
-		c, err = tx.Customer(ctx, businessID, id)
+		if c, err = tx.Customer(ctx, businessID, id); err != nil {
+			return err
+		}
+		if c.Contacts, err = tx.Contacts(ctx, businessID, id); c.Contacts == nil {
+			c.Contacts = []*Contact{}
+		}
 		return err
 	})
 	return c, err
@@ -264,7 +269,13 @@ func (s *Service) UpdateCustomer(ctx context.Context, businessID, id string, in 
 			c.Consent[ch] = Consent{Granted: granted, Source: "api", At: now}
 		}
 		c.UpdatedAt = now
-		return tx.UpdateCustomer(ctx, c)
+		if err := tx.UpdateCustomer(ctx, c); err != nil {
+			return err
+		}
+		if c.Contacts, err = tx.Contacts(ctx, businessID, id); c.Contacts == nil {
+			c.Contacts = []*Contact{}
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -61,11 +61,11 @@ type Contact struct {
 	LinkedAt   time.Time `json:"linked_at"`
 	Reachable  bool      `json:"reachable"`
 	// UnreachableReason says why the provider refused (blocked, bad_address…).
-	UnreachableReason string     `json:"unreachable_reason,omitempty"`
-	UnreachableAt     *time.Time `json:"unreachable_at,omitempty"`
+	UnreachableReason string     `json:"unreachable_reason"`
+	UnreachableAt     *time.Time `json:"unreachable_at"`
 	// LastInboundAt is when the customer last wrote to us on the channel
 	// (it opens WhatsApp's 24-hour window).
-	LastInboundAt *time.Time `json:"last_inbound_at,omitempty"`
+	LastInboundAt *time.Time `json:"last_inbound_at"`
 }
 
 // LinkToken is a one-time token that links a messenger chat to a customer.

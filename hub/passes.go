@@ -230,3 +230,13 @@ func (s *Service) GoogleWalletSaved(ctx context.Context, businessID, cardID stri
 		return err
 	})
 }
+
+// GoogleCallbackToken is the token in the URL of a business's Google Wallet
+// save callback (/wallet/google/{business}?token=…), which authenticates it.
+func (s *Service) GoogleCallbackToken(businessID string) string {
+	if s.box == nil {
+		return ""
+	}
+	mac := s.box.MAC("google/" + businessID)
+	return base64.RawURLEncoding.EncodeToString(mac[:18])
+}

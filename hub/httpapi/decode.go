@@ -100,3 +100,12 @@ func jsonKind(k string) string {
 	}
 	return "of another type"
 }
+
+// decodeLoose decodes a provider's JSON body, ignoring fields we do not use
+// (providers add fields over time).
+func decodeLoose(body []byte, dst any) error {
+	if err := json.Unmarshal(body, dst); err != nil {
+		return jsonError(err)
+	}
+	return nil
+}

@@ -48,6 +48,12 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Zero means 1 MiB.
 	MaxBodyBytes int64
+	// Passes builds signed wallet passes for the pass web service. Nil
+	// answers 404 to pass downloads.
+	Passes PassBuilder
+	// PublicURL is the hub's public base URL (the pass web service URL is
+	// built from it). Empty means http://localhost:8080.
+	PublicURL string
 }
 
 type server struct {
@@ -60,6 +66,9 @@ type server struct {
 	registry *prometheus.Registry
 	maxBody  int64
 	metrics  *httpMetrics
+
+	passes    PassBuilder
+	publicURL string
 }
 
 // auth says who may call a route.
@@ -86,6 +95,16 @@ var routes = []route{
 	{"GET", "/metrics", public, (*server).metricsHandler},
 	{"GET", "/v1/openapi.json", public, (*server).openapi},
 	{"GET", "/c/:id", public, (*server).cardPage},
+	{"GET", "/u/:token", public, (*server).unsubscribeForm},
+	{"POST", "/u/:token", public, (*server).unsubscribe},
+	{"GET", "/hooks/:provider/:business", public, (*server).inbound},
+	{"POST", "/hooks/:provider/:business", public, (*server).inbound},
+	{"POST", "/wallet/google/:business", public, (*server).googleSaved},
+	{"POST", "/passkit/v1/devices/:device/registrations/:passtype/:serial", public, (*server).registerPass},
+	{"DELETE", "/passkit/v1/devices/:device/registrations/:passtype/:serial", public, (*server).unregisterPass},
+	{"GET", "/passkit/v1/devices/:device/registrations/:passtype", public, (*server).updatedPasses},
+	{"GET", "/passkit/v1/passes/:passtype/:serial", public, (*server).latestPass},
+	{"POST", "/passkit/v1/log", public, (*server).passLog},
 
 	{"POST", "/admin/v1/businesses", operator, (*server).createBusiness},
 	{"POST", "/admin/v1/businesses/:b/locations", operator, (*server).createLocation},
@@ -127,6 +146,13 @@ var routes = []route{
 	{"GET", "/v1/hooks/:id/deliveries", apiKey, (*server).hookDeliveries},
 	{"POST", "/v1/hooks/:id/rotate-secret", apiKey, (*server).rotateHookSecret},
 	{"POST", "/v1/hooks/:id/enable", apiKey, (*server).enableHook},
+	{"GET", "/v1/channels", apiKey, (*server).listChannels},
+	{"GET", "/v1/channels/:provider", apiKey, (*server).getChannel},
+	{"PUT", "/v1/channels/:provider", apiKey, (*server).putChannel},
+	{"POST", "/v1/channels/:provider/test", apiKey, (*server).testChannel},
+	{"POST", "/v1/customers/:id/links/:channel", apiKey, (*server).createLink},
+	{"GET", "/v1/deliveries", apiKey, (*server).listDeliveries},
+	{"GET", "/v1/deliveries/:id", apiKey, (*server).getDelivery},
 }
 
 // New returns the HTTP handler of the hub.
@@ -137,6 +163,10 @@ func New(cfg Config) (http.Handler, error) {
 	s := &server{
 		svc: cfg.Service, admin: []byte(cfg.AdminToken), limiter: cfg.Limiter, checks: cfg.Checks,
 		pages: cfg.Pages, log: cfg.Logger, registry: cfg.Registry, maxBody: cfg.MaxBodyBytes,
+		passes: cfg.Passes, publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+	}
+	if s.publicURL == "" {
+		s.publicURL = "http://localhost:8080"
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

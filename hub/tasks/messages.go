@@ -93,7 +93,6 @@ func (m *Messages) send(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-
 // isFailure keeps rate-limited retries from using up attempts.
 func isFailure(err error) bool {
 	var h retryHint
