@@ -35,22 +35,29 @@ func (s *Service) HandleInbound(ctx context.Context, businessID, provider string
 	if reply.Status == 0 {
 		reply.Status = 200
 	}
+	for i := range events {
+		if events[i].Channel == "" {
+			events[i].Channel = provider
+		}
+	}
+	return reply, s.ApplyInbound(ctx, businessID, events)
+}
+
+// ApplyInbound applies decoded provider events of a business in one
+// transaction (long polling hands them over this way too).
+func (s *Service) ApplyInbound(ctx context.Context, businessID string, events []Inbound) error {
 	if len(events) == 0 {
-		return reply, nil
+		return nil
 	}
 	now := s.clock()
-	err = s.write(ctx, func(tx Tx, _ *outbox) error {
+	return s.write(ctx, func(tx Tx, _ *outbox) error {
 		for _, in := range events {
-			if in.Channel == "" {
-				in.Channel = provider
-			}
 			if err := s.applyInbound(ctx, tx, businessID, in, now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return reply, err
 }
 
 func (s *Service) applyInbound(ctx context.Context, tx Tx, businessID string, in Inbound, now time.Time) error {

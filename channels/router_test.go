@@ -1,0 +1,363 @@
+package channels_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/7loc/hub/channels"
+	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/hub/sqlstore/sqltest"
+)
+
+// fakeSender answers with what the test scripts and counts its calls.
+type fakeSender struct {
+	mu     sync.Mutex
+	sent   []hub.Message
+	answer func(m hub.Message) (hub.Receipt, error)
+	limits []hub.RateLimit
+}
+
+func (f *fakeSender) Send(_ context.Context, m hub.Message) (hub.Receipt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, m)
+	if f.answer != nil {
+		return f.answer(m)
+	}
+	return hub.Receipt{ProviderMessageID: "pm-" + m.DeliveryID}, nil
+}
+
+func (f *fakeSender) Limits(hub.Message) []hub.RateLimit { return f.limits }
+
+func (f *fakeSender) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
+// memLimiter is an in-memory Limiter that records what was taken and paused.
+type memLimiter struct {
+	mu     sync.Mutex
+	taken  []string
+	paused map[string]time.Duration
+	refuse map[string]time.Duration
+}
+
+func (l *memLimiter) Take(_ context.Context, r hub.RateLimit) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d := l.refuse[r.Key]; d > 0 {
+		return d, nil
+	}
+	l.taken = append(l.taken, r.Key)
+	return 0, nil
+}
+
+func (l *memLimiter) Pause(_ context.Context, key string, d time.Duration) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.paused[key] = d
+	return nil
+}
+
+func (l *memLimiter) Paused(context.Context, string) (time.Duration, error) { return 0, nil }
+
+type env struct {
+	t        *testing.T
+	ctx      context.Context
+	svc      *hub.Service
+	biz      string
+	customer *hub.Customer
+	sender   *fakeSender
+	gateway  *fakeSender
+	limiter  *memLimiter
+	router   *channels.Router
+}
+
+func newEnv(t *testing.T, st *sqlstore.Store) *env {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := hub.NewService(hub.Config{Store: st, SecretKey: make([]byte, 32), PublicURL: "https://hub.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := svc.EnsureKey(ctx, "Café", "anna", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := svc.Authenticate(ctx, key.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: ctx, svc: svc, biz: pr.Business.ID, sender: &fakeSender{}, gateway: &fakeSender{},
+		limiter: &memLimiter{paused: map[string]time.Duration{}, refuse: map[string]time.Duration{}}}
+	e.sender.limits = []hub.RateLimit{{Key: "telegram:bot", PerSecond: 30, Burst: 1}, {Key: "telegram:bot:42", PerSecond: 1, Burst: 1}}
+	if _, err := svc.PutChannelConfig(ctx, e.biz, hub.ChannelTelegram, map[string]any{"bot_token": "123:abc", "bot_username": "cafe_bot"}); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := svc.CreateCardTemplate(ctx, e.biz, hub.CardTemplateInput{Name: "Coffee", Goals: []hub.GoalInput{{Stamps: 5, Reward: hub.RewardInput{Title: "Cup"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := "ann@example.com"
+	card, _, err := svc.IssueCard(ctx, pr, hub.IssueCardInput{TemplateID: tpl.ID, Customer: hub.CustomerInput{Email: &email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.customer = card.Customer
+	e.router = channels.NewRouter(channels.Config{Ledger: svc, Limiter: e.limiter, Factories: map[string]channels.Factory{
+		hub.ChannelTelegram: func(*hub.ChannelConfig) (channels.Sender, error) { return e.sender, nil },
+		hub.ProviderGateway: func(*hub.ChannelConfig) (channels.Sender, error) { return e.gateway, nil },
+	}})
+	return e
+}
+
+// linkTelegram links chat 42 to the customer through a one-time token.
+func (e *env) linkTelegram() {
+	e.t.Helper()
+	link, err := e.svc.CreateLink(e.ctx, e.biz, e.customer.ID, hub.ChannelTelegram)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if link.URL == nil || *link.URL != "https://t.me/cafe_bot?start="+link.Token {
+		e.t.Fatalf("link url = %v", link.URL)
+	}
+	if err := e.svc.ApplyInbound(e.ctx, e.biz, []hub.Inbound{{Type: hub.InboundLink, Channel: hub.ChannelTelegram, Address: "42", Token: link.Token}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) queue(source string) hub.DeliveryKey {
+	e.t.Helper()
+	d, _, err := e.svc.QueueMessage(e.ctx, hub.MessageRequest{BusinessID: e.biz, Source: source, CustomerID: e.customer.ID,
+		Channel: hub.ChannelTelegram, Content: hub.MessageContent{Text: "Hello <b>"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return hub.DeliveryKey{BusinessID: e.biz, ID: d.ID}
+}
+
+func (e *env) status(k hub.DeliveryKey) *hub.Delivery {
+	e.t.Helper()
+	d, err := e.svc.DeliveryByID(e.ctx, e.biz, k.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+func TestDeliverSendsOnceAndRecords(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		k := e.queue("campaign:1")
+		if again := e.queue("campaign:1"); again != k {
+			t.Fatalf("queueing the same source twice made two deliveries: %v %v", k, again)
+		}
+		for i := 0; i < 3; i++ { // asynq may run a task more than once
+			if err := e.router.Deliver(e.ctx, k, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := e.sender.calls(); n != 1 {
+			t.Fatalf("sent %d times, want 1", n)
+		}
+		d := e.status(k)
+		if d.Status != hub.DeliverySent || d.ProviderMessageID != "pm-"+k.ID || d.Attempts != 1 || d.Provider != "telegram" {
+			t.Errorf("delivery = %+v", d)
+		}
+		m := e.sender.sent[0]
+		if m.To != "42" || m.Text != "Hello <b>" || m.DeliveryID != k.ID {
+			t.Errorf("message = %+v", m)
+		}
+		if diff := cmp.Diff([]string{"telegram:bot:42", "telegram:bot"}, e.limiter.taken); diff != "" {
+			t.Errorf("limits taken (-want +got), the chat's first:\n%s", diff)
+		}
+	})
+}
+
+func TestDeliverOutcomes(t *testing.T) {
+	transient := &hub.SendError{Kind: hub.SendTransient, Reason: "provider_down"}
+	tests := []struct {
+		name          string
+		err           error
+		final         bool
+		wantStatus    string
+		wantRetry     bool
+		wantNotFail   bool
+		wantReachable bool
+		wantPause     string
+	}{
+		{name: "transient retries", err: transient, wantStatus: hub.DeliveryPending, wantRetry: true, wantReachable: true},
+		{name: "transient on the last attempt fails", err: transient, final: true, wantStatus: hub.DeliveryFailed, wantReachable: true},
+		{name: "maybe sent is unknown, never resent", err: &hub.SendError{Kind: hub.SendTransient, Reason: "timeout", MaybeSent: true},
+			wantStatus: hub.DeliveryUnknown, wantReachable: true},
+		{name: "blocked fails and marks unreachable", err: &hub.SendError{Kind: hub.SendPermanent, Reason: "blocked", Code: "403", Unreachable: true},
+			wantStatus: hub.DeliveryFailed},
+		{name: "permanent config error keeps the contact", err: &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Code: "401"},
+			wantStatus: hub.DeliveryFailed, wantReachable: true},
+		{name: "rate limit pauses the bot and is no failure", err: &hub.SendError{Kind: hub.SendRateLimited, RetryAfter: 5 * time.Second, Scope: hub.ScopeSender},
+			wantStatus: hub.DeliveryPending, wantRetry: true, wantNotFail: true, wantReachable: true, wantPause: "telegram:bot"},
+		{name: "per-chat rate limit pauses the chat", err: &hub.SendError{Kind: hub.SendRateLimited, RetryAfter: time.Second, Scope: hub.ScopeRecipient},
+			wantStatus: hub.DeliveryPending, wantRetry: true, wantNotFail: true, wantReachable: true, wantPause: "telegram:bot:42"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+				e := newEnv(t, st)
+				e.linkTelegram()
+				e.sender.answer = func(hub.Message) (hub.Receipt, error) { return hub.Receipt{}, tt.err }
+				k := e.queue("c:1")
+				err := e.router.Deliver(e.ctx, k, tt.final)
+				var re *channels.RetryError
+				if got := errors.As(err, &re); got != tt.wantRetry {
+					t.Fatalf("Deliver error = %v, want retry %v", err, tt.wantRetry)
+				}
+				if re != nil && re.NotFailure() != tt.wantNotFail {
+					t.Errorf("NotFailure = %v, want %v", re.NotFailure(), tt.wantNotFail)
+				}
+				d := e.status(k)
+				if d.Status != tt.wantStatus {
+					t.Errorf("status = %s (%s), want %s", d.Status, d.Error, tt.wantStatus)
+				}
+				if tt.wantNotFail && d.Attempts != 0 {
+					t.Errorf("a rate-limited try counted as attempt %d", d.Attempts)
+				}
+				cust, err := e.svc.Customer(e.ctx, e.biz, e.customer.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(cust.Contacts) != 1 || cust.Contacts[0].Reachable != tt.wantReachable {
+					t.Errorf("contacts = %+v, want reachable %v", cust.Contacts, tt.wantReachable)
+				}
+				if tt.wantPause != "" && e.limiter.paused[tt.wantPause] == 0 {
+					t.Errorf("paused = %v, want %s", e.limiter.paused, tt.wantPause)
+				}
+				if tt.wantStatus != hub.DeliveryPending {
+					// Settled: running the task again sends nothing.
+					if err := e.router.Deliver(e.ctx, k, false); err != nil {
+						t.Fatal(err)
+					}
+					if e.sender.calls() != 1 {
+						t.Errorf("a settled delivery was sent again (%d calls)", e.sender.calls())
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestUnreachableContactIsNotTriedAgain(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		e.sender.answer = func(hub.Message) (hub.Receipt, error) {
+			return hub.Receipt{}, &hub.SendError{Kind: hub.SendPermanent, Reason: "blocked", Unreachable: true}
+		}
+		if err := e.router.Deliver(e.ctx, e.queue("c:1"), false); err != nil {
+			t.Fatal(err)
+		}
+		k := e.queue("c:2")
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Status != hub.DeliveryFailed || d.Error != hub.ReasonUnreachable || e.sender.calls() != 1 {
+			t.Errorf("second message: %+v after %d sends; want failed unreachable without a send", d, e.sender.calls())
+		}
+		// Linking again (the customer unblocked the bot and pressed Start) makes it reachable.
+		e.linkTelegram()
+		e.sender.answer = nil
+		k = e.queue("c:3")
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Status != hub.DeliverySent {
+			t.Errorf("after relinking: %+v", d)
+		}
+	})
+}
+
+func TestDyingMidSendNeverSendsAgain(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		k := e.queue("c:1")
+		// A worker claims the delivery and dies before recording the answer.
+		if out, err := e.svc.ClaimSend(e.ctx, k); err != nil || out == nil {
+			t.Fatalf("claim: %v %v", out, err)
+		}
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Status != hub.DeliveryUnknown || e.sender.calls() != 0 {
+			t.Errorf("after the retry: %+v, %d sends; want unknown and no send", d, e.sender.calls())
+		}
+	})
+}
+
+func TestNotSendable(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		// Not linked: no consent, no address.
+		k := e.queue("c:1")
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Status != hub.DeliveryFailed || d.Error != hub.ReasonNoConsent {
+			t.Errorf("unlinked: %+v", d)
+		}
+		e.linkTelegram()
+		// The customer sends /stop: consent withdrawn.
+		if err := e.svc.ApplyInbound(e.ctx, e.biz, []hub.Inbound{{Type: hub.InboundStop, Channel: hub.ChannelTelegram, Address: "42"}}); err != nil {
+			t.Fatal(err)
+		}
+		k = e.queue("c:2")
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Status != hub.DeliveryFailed || d.Error != hub.ReasonNoConsent || e.sender.calls() != 0 {
+			t.Errorf("after /stop: %+v", d)
+		}
+	})
+}
+
+func TestGatewayCarriesItsChannels(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		if _, err := e.svc.PutChannelConfig(e.ctx, e.biz, hub.ProviderGateway, map[string]any{
+			"url": "https://gw.test", "secret": "s3cret", "channels": "telegram"}); err != nil {
+			t.Fatal(err)
+		}
+		k := e.queue("c:1")
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Provider != hub.ProviderGateway || e.gateway.calls() != 1 || e.sender.calls() != 0 {
+			t.Errorf("delivery %+v; gateway %d, direct %d sends", d, e.gateway.calls(), e.sender.calls())
+		}
+	})
+}
+
+func TestLimitRefusalGoesBackToTheQueue(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		e.limiter.refuse["telegram:bot:42"] = 10 * time.Second // longer than MaxWait
+		k := e.queue("c:1")
+		err := e.router.Deliver(e.ctx, k, false)
+		var re *channels.RetryError
+		if !errors.As(err, &re) || !re.NotFailure() || re.RetryIn() != 10*time.Second {
+			t.Fatalf("Deliver = %v, want a rate-limited retry in 10s", err)
+		}
+		if d := e.status(k); d.Status != hub.DeliveryPending || e.sender.calls() != 0 {
+			t.Errorf("delivery %+v after a refused limit", d)
+		}
+	})
+}
