@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/7loc/hub/channels"
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/cardpage"
 	"github.com/7loc/hub/hub/httpapi"
@@ -41,6 +42,7 @@ type app struct {
 	batcher     *tasks.Batcher
 	stopBatcher context.CancelFunc
 	publisher   *tasks.Publisher
+	providers   *providers
 	allow       []netip.Prefix
 }
 
@@ -96,10 +98,26 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	bctx, stopBatcher := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBatcher = stopBatcher
 	go a.batcher.Run(bctx)
+	key, err := secretKey(cfg.SecretKey)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if key == nil {
+		log.Warn("HUB_SECRET_KEY is not set: channels (PUT /v1/channels) are unavailable")
+	}
+	a.providers = &providers{
+		urls: providerURLs{Telegram: cfg.TelegramURL, WhatsApp: cfg.WhatsAppURL, Viber: cfg.ViberURL,
+			APNs: cfg.APNsURL, GoogleWallet: cfg.GoogleWalletURL, GoogleToken: cfg.GoogleTokenURL},
+		client:        &http.Client{Timeout: sendTimeout},
+		gatewayClient: webhook.NewClient(webhook.Options{AllowCIDRs: allow, UserAgent: "7loc-hub/" + version + " (gateway)"}),
+		log:           log,
+	}
 	a.svc, err = hub.NewService(hub.Config{
 		Store: st, Publisher: a.batcher, Logger: log, PublicURL: cfg.publicURL(),
 		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke,
 		Webhooks: a.publisher, CheckHookURL: func(u string) error { return webhook.CheckURL(u, allow) },
+		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
 	})
 	if err != nil {
 		a.Close()
@@ -147,7 +165,7 @@ func (a *app) handler() (http.Handler, error) {
 	}
 	return httpapi.New(httpapi.Config{
 		Service: a.svc, AdminToken: a.cfg.AdminToken, Limiter: limiter, Pages: pages,
-		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes, PublicURL: a.cfg.publicURL(),
 		Checks: map[string]func(context.Context) error{
 			"database": a.store.Ping,
 			"redis":    func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
@@ -195,9 +213,13 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	h.DeliveryLogRetention = a.cfg.DeliveryLogKeep
 	wh := tasks.NewWebhooks(a.svc, newWebhookSender(a.allow, version), a.publisher, a.log)
 	wh.PerHook = max(1, a.cfg.Concurrency/2) // one endpoint gets at most half the workers
+	router := channels.NewRouter(channels.Config{
+		Ledger: a.svc, Limiter: ratelimit.NewShared(a.rdb, a.cfg.QueuePrefix),
+		Factories: a.providers.factories(), SendTimeout: sendTimeout, Logger: a.log,
+	})
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
 		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
-		PollInterval: a.cfg.PollInterval,
+		PollInterval: a.cfg.PollInterval, Messages: tasks.NewMessages(router),
 	})
 }
 

@@ -38,6 +38,12 @@ type config struct {
 	WebhookAllow     string
 	PollInterval     time.Duration
 	DeliveryLogKeep  time.Duration
+	TelegramURL      string
+	WhatsAppURL      string
+	ViberURL         string
+	APNsURL          string
+	GoogleWalletURL  string
+	GoogleTokenURL   string
 }
 
 // setting describes one configuration entry for flags, env and the README.
@@ -72,6 +78,12 @@ var settings = []setting{
 	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "10ms", "how long an idle worker waits before looking for new tasks again; the latency floor of event dispatch"},
 	{"delivery-log-retention", "HUB_DELIVERY_LOG_RETENTION", "720h", "how long webhook delivery attempts are kept (30 days)"},
 	{"webhook-allow-cidrs", "HUB_WEBHOOK_ALLOW_CIDRS", "", "comma-separated address ranges webhooks may reach although private or loopback (tests, private deployments); dev adds 127.0.0.0/8 and ::1/128"},
+	{"telegram-api-url", "HUB_TELEGRAM_API_URL", "", "Telegram Bot API base URL (default https://api.telegram.org)"},
+	{"whatsapp-api-url", "HUB_WHATSAPP_API_URL", "", "WhatsApp Cloud API (Graph API) base URL (default https://graph.facebook.com)"},
+	{"viber-api-url", "HUB_VIBER_API_URL", "", "Viber bot API base URL (default https://chatapi.viber.com)"},
+	{"apns-url", "HUB_APNS_URL", "", "APNs base URL for wallet pass pushes (default https://api.push.apple.com)"},
+	{"google-wallet-url", "HUB_GOOGLE_WALLET_URL", "", "Google Wallet API base URL (default https://walletobjects.googleapis.com)"},
+	{"google-token-url", "HUB_GOOGLE_TOKEN_URL", "", "OAuth2 token URL for Google service accounts (default https://oauth2.googleapis.com/token)"},
 	{"key-cache-ttl", "HUB_KEY_CACHE_TTL", "10s", "how long an API process trusts an authenticated key; revocations reach every process at once over Redis, the TTL bounds a missed one (0 disables the cache)"},
 }
 
@@ -87,6 +99,8 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
 		"gc-percent": &c.GCPercent, "memory-limit-mb": &c.MemoryLimitMB, "webhook-allow-cidrs": &c.WebhookAllow,
 		"poll-interval": &c.PollInterval, "delivery-log-retention": &c.DeliveryLogKeep,
+		"telegram-api-url": &c.TelegramURL, "whatsapp-api-url": &c.WhatsAppURL, "viber-api-url": &c.ViberURL,
+		"apns-url": &c.APNsURL, "google-wallet-url": &c.GoogleWalletURL, "google-token-url": &c.GoogleTokenURL,
 	}
 	for _, s := range settings {
 		help := s.help + " (env " + s.env + ")"

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +26,7 @@ type devState struct {
 	TemplateID string `json:"template_id"`
 	APIKey     string `json:"api_key"`
 	AdminToken string `json:"admin_token"`
+	SecretKey  string `json:"secret_key"`
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -49,6 +52,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, lookup
 			state.AdminToken = "dev_" + hub.RandomString("abcdefghijkmnpqrstuvwxyz23456789", 32)
 		}
 		cfg.AdminToken = state.AdminToken
+	}
+	if cfg.SecretKey == "" {
+		if state.SecretKey == "" {
+			key := make([]byte, hub.SecretKeySize)
+			if _, err := rand.Read(key); err != nil {
+				return err
+			}
+			state.SecretKey = base64.StdEncoding.EncodeToString(key)
+		}
+		cfg.SecretKey = state.SecretKey
 	}
 	// hub dev delivers webhooks to local receivers too.
 	cfg.WebhookAllow = strings.Trim(cfg.WebhookAllow+",127.0.0.0/8,::1/128", ",")

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/7loc/hub/channels"
+	"github.com/7loc/hub/channels/email"
+	"github.com/7loc/hub/hub"
+)
+
+// providerURLs are the operator's base URLs of the providers (empty: the
+// provider's real one); tests and regional endpoints set them.
+type providerURLs struct {
+	Telegram, WhatsApp, Viber, APNs, GoogleWallet, GoogleToken string
+}
+
+// inboundSender is a provider that also takes calls from its provider.
+type inboundSender interface {
+	channels.Sender
+	Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error)
+}
+
+// providers builds the senders of every provider from a business's
+// configuration.
+type providers struct {
+	urls providerURLs
+	// client calls the providers' fixed APIs; gatewayClient calls the
+	// gateway a business names, so it refuses private addresses.
+	client, gatewayClient *http.Client
+	log                   *slog.Logger
+}
+
+func (p *providers) factories() map[string]channels.Factory {
+	return map[string]channels.Factory{
+		hub.ChannelEmail: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
+			return email.New(cfg, email.Options{Logger: p.log})
+		},
+	}
+}
+
+// Decode implements hub.InboundDecoder: it builds the provider's sender
+// for the configuration and lets it verify and decode the call.
+func (p *providers) Decode(cfg *hub.ChannelConfig, req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error) {
+	f, ok := p.factories()[cfg.Provider]
+	if !ok {
+		return nil, hub.InboundReply{}, hub.NotFound("channel")
+	}
+	s, err := f(cfg)
+	if err != nil {
+		return nil, hub.InboundReply{}, hub.Errorf(hub.EConflict, "the %s channel is misconfigured: %v", cfg.Provider, err)
+	}
+	in, ok := s.(inboundSender)
+	if !ok {
+		return nil, hub.InboundReply{}, hub.NotFound("channel")
+	}
+	return in.Decode(req)
+}
+
+// secretKey decodes HUB_SECRET_KEY (32 bytes, standard or URL base64).
+func secretKey(v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(v); err == nil && len(b) == hub.SecretKeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("HUB_SECRET_KEY must be %d bytes in base64 (try: head -c 32 /dev/urandom | base64)", hub.SecretKeySize)
+}
+
+// sendTimeout bounds one provider call.
+const sendTimeout = 15 * time.Second
