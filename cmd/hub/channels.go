@@ -9,6 +9,8 @@ import (
 
 	"github.com/7loc/hub/channels"
 	"github.com/7loc/hub/channels/email"
+	"github.com/7loc/hub/channels/gateway"
+	"github.com/7loc/hub/channels/whatsapp"
 	"github.com/7loc/hub/hub"
 )
 
@@ -38,6 +40,12 @@ func (p *providers) factories() map[string]channels.Factory {
 	return map[string]channels.Factory{
 		hub.ChannelEmail: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
 			return email.New(cfg, email.Options{Logger: p.log})
+		},
+		hub.ChannelWhatsApp: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
+			return whatsapp.New(cfg, whatsapp.Options{BaseURL: p.urls.WhatsApp, Client: p.client, Logger: p.log})
+		},
+		hub.ProviderGateway: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
+			return gateway.New(cfg, gateway.Options{Client: p.gatewayClient, Logger: p.log})
 		},
 	}
 }
