@@ -10,6 +10,8 @@ import (
 	"github.com/7loc/hub/channels"
 	"github.com/7loc/hub/channels/email"
 	"github.com/7loc/hub/channels/gateway"
+	"github.com/7loc/hub/channels/telegram"
+	"github.com/7loc/hub/channels/viber"
 	"github.com/7loc/hub/channels/whatsapp"
 	"github.com/7loc/hub/hub"
 )
@@ -43,6 +45,12 @@ func (p *providers) factories() map[string]channels.Factory {
 		},
 		hub.ChannelWhatsApp: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
 			return whatsapp.New(cfg, whatsapp.Options{BaseURL: p.urls.WhatsApp, Client: p.client, Logger: p.log})
+		},
+		hub.ChannelTelegram: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
+			return telegram.New(cfg, telegram.Options{BaseURL: p.urls.Telegram, Client: p.client, Logger: p.log})
+		},
+		hub.ChannelViber: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
+			return viber.New(cfg, viber.Options{BaseURL: p.urls.Viber, Client: p.client, Logger: p.log})
 		},
 		hub.ProviderGateway: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
 			return gateway.New(cfg, gateway.Options{Client: p.gatewayClient, Logger: p.log})
