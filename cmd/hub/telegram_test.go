@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/7loc/hub/channels/telegram/telegramfake"
+	"github.com/7loc/hub/hub"
+)
+
+// postUpdate posts a Telegram update to the hub's bot webhook with a secret token.
+func postUpdate(t *testing.T, url, secret string, u any) int {
+	t.Helper()
+	in := telegramfake.WebhookRequest(secret, u)
+	req, err := http.NewRequest("POST", url, bytes.NewReader(in.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = in.Header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestTelegramLinkSendBlockStop(t *testing.T) {
+	fake := telegramfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddBot("123456:secret-bot-token", "cafe_bot")
+	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
+	if st := c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:secret-bot-token",
+		"bot_username": "cafe_bot", "webhook_secret": "hook-secret_1"}, nil); st != 200 {
+		t.Fatalf("PUT telegram: %d", st)
+	}
+	hookURL := c.api.URL + "/hooks/telegram/" + c.biz
+	cust := c.customer("ann@example.com", nil)
+	customer := func() hub.Customer {
+		var got hub.Customer
+		c.call("GET", "/v1/customers/"+cust, nil, &got)
+		return got
+	}
+
+	var link hub.Link
+	if st := c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link); st != 201 {
+		t.Fatalf("link: %d", st)
+	}
+	if link.URL == nil || *link.URL != "https://t.me/cafe_bot?start="+link.Token {
+		t.Fatalf("link = %+v", link)
+	}
+	start := telegramfake.TextUpdate(777, "Ann", "", "/start "+link.Token, time.Now())
+	// A call without the bot's secret token is refused and links nothing.
+	if st := postUpdate(t, hookURL, "guess", start); st != 401 {
+		t.Errorf("wrong secret: %d, want 401", st)
+	}
+	if got := customer(); len(got.Contacts) != 0 {
+		t.Fatalf("a refused call linked: %+v", got.Contacts)
+	}
+	if st := postUpdate(t, hookURL, "hook-secret_1", start); st != 200 {
+		t.Fatalf("start: %d", st)
+	}
+	// The token is one-time: another chat opening the same link links nothing.
+	if st := postUpdate(t, hookURL, "hook-secret_1", telegramfake.TextUpdate(888, "Eve", "", "/start "+link.Token, time.Now())); st != 200 {
+		t.Fatalf("second start: %d", st)
+	}
+	got := customer()
+	if len(got.Contacts) != 1 || got.Contacts[0].Address != "777" || !got.Consent["telegram"].Granted ||
+		got.Consent["telegram"].Source != "link:telegram" {
+		t.Fatalf("after /start: contacts %+v consent %+v", got.Contacts, got.Consent)
+	}
+
+	var d hub.Delivery
+	c.call("POST", "/v1/channels/telegram/test", map[string]any{"customer_id": cust, "text": "2 stamps <to> go & a gift"}, &d)
+	if got := c.waitDelivery(d.ID); got.Status != hub.DeliverySent {
+		t.Fatalf("send: %+v", got)
+	}
+	sent := fake.SentTo("777")
+	if len(sent) != 1 || sent[0].ParseMode != "HTML" || sent[0].Text != "2 stamps &lt;to&gt; go &amp; a gift" {
+		t.Fatalf("sent = %+v", sent)
+	}
+	// The customer blocks the bot: the send fails for good and the chat is unreachable.
+	fake.Block("777", true)
+	c.call("POST", "/v1/channels/telegram/test", map[string]any{"customer_id": cust}, &d)
+	if got := c.waitDelivery(d.ID); got.Status != hub.DeliveryFailed || !strings.HasPrefix(got.Error, "blocked") {
+		t.Fatalf("blocked: %+v", got)
+	}
+	if got := customer(); got.Contacts[0].Reachable {
+		t.Errorf("blocked chat still reachable: %+v", got.Contacts[0])
+	}
+	// /stop withdraws consent.
+	if st := postUpdate(t, hookURL, "hook-secret_1", telegramfake.TextUpdate(777, "Ann", "", "/stop", time.Now())); st != 200 {
+		t.Fatalf("stop: %d", st)
+	}
+	if got := customer(); got.Consent["telegram"].Granted || got.Consent["telegram"].Source != "stop:telegram" {
+		t.Errorf("after /stop: %+v", got.Consent["telegram"])
+	}
+}
+
+func TestTelegramLinkTokenExpires(t *testing.T) {
+	fake := telegramfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddBot("123456:tok", "cafe_bot")
+	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
+	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "webhook_secret": "s"}, nil)
+	cust := c.customer("ann@example.com", nil)
+	var link hub.Link
+	c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link)
+	if d := time.Until(link.ExpiresAt); d < 23*time.Hour || d > 25*time.Hour {
+		t.Fatalf("expires in %s, want 24h", d)
+	}
+	// Linking needs the token to be unexpired: apply it as if 25 h later.
+	later := newServiceAt(t, c, time.Now().Add(25*time.Hour))
+	if err := later.ApplyInbound(t.Context(), c.biz, []hub.Inbound{{Type: hub.InboundLink, Channel: "telegram", Address: "777", Token: link.Token}}); err != nil {
+		t.Fatal(err)
+	}
+	var got hub.Customer
+	c.call("GET", "/v1/customers/"+cust, nil, &got)
+	if len(got.Contacts) != 0 {
+		t.Errorf("an expired token linked: %+v", got.Contacts)
+	}
+}
+
+// newServiceAt is a second Service on the app's store whose clock reads at.
+func newServiceAt(t *testing.T, c *channelApp, at time.Time) *hub.Service {
+	t.Helper()
+	key, _ := secretKey(c.a.cfg.SecretKey)
+	svc, err := hub.NewService(hub.Config{Store: c.a.store, SecretKey: key, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
