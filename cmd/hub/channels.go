@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -91,3 +92,49 @@ func secretKey(v string) ([]byte, error) {
 
 // sendTimeout bounds one provider call.
 const sendTimeout = 15 * time.Second
+
+// pollTelegram long-polls the Telegram bot of a business whose telegram
+// channel is in "polling" mode, for `hub dev`, where Telegram cannot reach a
+// webhook. It looks at the configuration every interval and restarts the
+// poll when it changes. One process only: Telegram refuses two pollers.
+func (a *app) pollTelegram(ctx context.Context, businessID string, every time.Duration) {
+	var (
+		version time.Time
+		stop    context.CancelFunc = func() {}
+	)
+	defer func() { stop() }()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		cfg, err := a.svc.ProviderConfig(ctx, businessID, hub.ChannelTelegram)
+		switch {
+		case err != nil || cfg.Get("mode") != "polling":
+			stop()
+			version = time.Time{}
+		case !cfg.UpdatedAt.Equal(version):
+			stop()
+			version = cfg.UpdatedAt
+			s, err := telegram.New(cfg, telegram.Options{BaseURL: a.providers.urls.Telegram, Logger: a.log})
+			if err != nil {
+				a.log.Warn("telegram polling: bad configuration", "err", err)
+				break
+			}
+			pctx, cancel := context.WithCancel(ctx)
+			stop = cancel
+			go func() {
+				err := s.Poll(pctx, func(ctx context.Context, in []hub.Inbound) error {
+					return a.svc.ApplyInbound(ctx, businessID, in)
+				})
+				if err != nil {
+					a.log.Warn("telegram polling stopped", "err", err)
+				}
+			}()
+			a.log.Info("telegram long polling started", "business", businessID)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"golang.org/x/sync/errgroup"
@@ -106,6 +107,7 @@ Try it:
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.serveHTTP(gctx, ln) })
 	g.Go(func() error { return a.runWorkers(gctx, true) })
+	g.Go(func() error { a.pollTelegram(gctx, state.BusinessID, 3*time.Second); return nil })
 	err = g.Wait()
 	log.Info("hub dev stopped")
 	return err

@@ -134,3 +134,28 @@ func newServiceAt(t *testing.T, c *channelApp, at time.Time) *hub.Service {
 	}
 	return svc
 }
+
+func TestTelegramLongPollingLinks(t *testing.T) {
+	fake := telegramfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddBot("123456:tok", "cafe_bot")
+	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
+	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "mode": "polling"}, nil)
+	cust := c.customer("ann@example.com", nil)
+	var link hub.Link
+	c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link)
+	go c.a.pollTelegram(t.Context(), c.biz, 50*time.Millisecond)
+	fake.QueueUpdate("123456:tok", telegramfake.TextUpdate(555, "Ann", "", "/start "+link.Token, time.Now()))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var got hub.Customer
+		c.call("GET", "/v1/customers/"+cust, nil, &got)
+		if len(got.Contacts) == 1 && got.Contacts[0].Address == "555" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not linked by long polling: %+v", got.Contacts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
