@@ -166,6 +166,7 @@ func (a *app) handler() (http.Handler, error) {
 	return httpapi.New(httpapi.Config{
 		Service: a.svc, AdminToken: a.cfg.AdminToken, Limiter: limiter, Pages: pages,
 		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes, PublicURL: a.cfg.publicURL(),
+		Passes: a.providers,
 		Checks: map[string]func(context.Context) error{
 			"database": a.store.Ping,
 			"redis":    func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },

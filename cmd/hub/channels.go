@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/7loc/hub/channels/gateway"
 	"github.com/7loc/hub/channels/telegram"
 	"github.com/7loc/hub/channels/viber"
+	"github.com/7loc/hub/channels/walletpush"
 	"github.com/7loc/hub/channels/whatsapp"
 	"github.com/7loc/hub/hub"
 )
@@ -21,6 +23,8 @@ import (
 // provider's real one); tests and regional endpoints set them.
 type providerURLs struct {
 	Telegram, WhatsApp, Viber, APNs, GoogleWallet, GoogleToken string
+	// apnsRoots, when set, replaces the system roots for APNs (tests).
+	apnsRoots *x509.CertPool
 }
 
 // inboundSender is a provider that also takes calls from its provider.
@@ -52,6 +56,9 @@ func (p *providers) factories() map[string]channels.Factory {
 		},
 		hub.ChannelViber: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
 			return viber.New(cfg, viber.Options{BaseURL: p.urls.Viber, Client: p.client, Logger: p.log})
+		},
+		hub.ChannelPush: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
+			return p.walletpush(cfg)
 		},
 		hub.ProviderGateway: func(cfg *hub.ChannelConfig) (channels.Sender, error) {
 			return gateway.New(cfg, gateway.Options{Client: p.gatewayClient, Logger: p.log})
@@ -137,4 +144,33 @@ func (a *app) pollTelegram(ctx context.Context, businessID string, every time.Du
 		case <-tick.C:
 		}
 	}
+}
+
+func (p *providers) walletpush(cfg *hub.ChannelConfig) (*walletpush.Sender, error) {
+	return walletpush.New(cfg, walletpush.Options{APNsURL: p.urls.APNs, APNsRootCAs: p.urls.apnsRoots,
+		GoogleURL: p.urls.GoogleWallet, GoogleTokenURL: p.urls.GoogleToken, Client: p.client, Logger: p.log})
+}
+
+// BuildPass implements httpapi.PassBuilder: the card as a signed .pkpass.
+func (p *providers) BuildPass(_ context.Context, pc *hub.PassContent, webServiceURL string) ([]byte, error) {
+	s, err := p.walletpush(pc.Config)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	card := pc.Card
+	pass := walletpush.Pass{
+		SerialNumber: card.ID, AuthenticationToken: pc.AuthToken, WebServiceURL: webServiceURL,
+		OrganizationName: pc.Business.Name, Description: pc.Template.Name, LogoText: pc.Business.Name,
+		Stamps: card.Stamps, OfferText: pc.OfferText, UpdatedAt: pc.UpdatedAt,
+		Barcode: walletpush.Barcode{Message: card.WalletPassID, Format: walletpush.BarcodeQR, AltText: card.WalletPassID},
+	}
+	if card.GoalIndex < len(card.Goals) {
+		g := card.Goals[card.GoalIndex]
+		pass.StampsGoal, pass.RewardTitle = g.Stamps, g.Reward.Title
+	}
+	if pc.RedeemCode != "" {
+		pass.Barcode = walletpush.Barcode{Message: pc.RedeemCode, Format: walletpush.BarcodeQR, AltText: pc.RedeemCode}
+	}
+	return s.BuildPass(pass)
 }

@@ -51,6 +51,7 @@ func newChannelApp(t *testing.T, urls providerURLs) *channelApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.providers.urls.apnsRoots = urls.apnsRoots
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = a.runWorkers(ctx, false); close(done) }()
