@@ -229,7 +229,7 @@ func TestDeliverOutcomes(t *testing.T) {
 				if tt.wantNotFail && d.Attempts != 0 {
 					t.Errorf("a rate-limited try counted as attempt %d", d.Attempts)
 				}
-				cust, err := e.svc.Customer(e.ctx, e.biz, e.customer.ID)
+				cust, err := e.svc.CustomerWithContacts(e.ctx, e.biz, e.customer.ID)
 				if err != nil {
 					t.Fatal(err)
 				}

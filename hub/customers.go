@@ -147,12 +147,7 @@ func (s *Service) Customer(ctx context.Context, businessID, id string) (*Custome
 	var c *Customer
 	err := s.read(ctx, func(tx Tx) error {
 		var err error
-		if c, err = tx.Customer(ctx, businessID, id); err != nil {
-			return err
-		}
-		if c.Contacts, err = tx.Contacts(ctx, businessID, id); c.Contacts == nil {
-			c.Contacts = []*Contact{}
-		}
+		c, err = tx.Customer(ctx, businessID, id)
 		return err
 	})
 	return c, err
@@ -269,13 +264,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, businessID, id string, in 
 			c.Consent[ch] = Consent{Granted: granted, Source: "api", At: now}
 		}
 		c.UpdatedAt = now
-		if err := tx.UpdateCustomer(ctx, c); err != nil {
-			return err
-		}
-		if c.Contacts, err = tx.Contacts(ctx, businessID, id); c.Contacts == nil {
-			c.Contacts = []*Contact{}
-		}
-		return err
+		return tx.UpdateCustomer(ctx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -300,4 +289,30 @@ func eventCustomer(c *Customer) *EventCustomer {
 		return nil
 	}
 	return &EventCustomer{ID: c.ID, WalletPassID: c.WalletPassID, Language: c.Language, Email: c.Email, Phone: c.Phone, Name: c.Name}
+}
+
+// CustomerDetail is a customer with their messenger contacts.
+type CustomerDetail struct {
+	*Customer
+	// Contacts are the customer's addresses on messengers and whether they
+	// can be reached.
+	Contacts []*Contact `json:"contacts"`
+}
+
+// CustomerWithContacts returns one of a business's customers with contacts.
+func (s *Service) CustomerWithContacts(ctx context.Context, businessID, id string) (*CustomerDetail, error) {
+	var d *CustomerDetail
+	err := s.read(ctx, func(tx Tx) error {
+		c, err := tx.Customer(ctx, businessID, id)
+		if err != nil {
+			return err
+		}
+		d = &CustomerDetail{Customer: c, Contacts: []*Contact{}}
+		cs, err := tx.Contacts(ctx, businessID, id)
+		if len(cs) > 0 {
+			d.Contacts = cs
+		}
+		return err
+	})
+	return d, err
 }

@@ -110,20 +110,17 @@ var Channels = []string{"email", "push", "telegram", "whatsapp", "viber"}
 
 // Customer is a person holding cards of a business, found by email or phone.
 type Customer struct {
-	ID           string  `json:"id"`
-	BusinessID   string  `json:"-"`
-	Email        *string `json:"email"`
-	Phone        *string `json:"phone"`
-	Name         *string `json:"name"`
-	Language     string  `json:"language"`
-	Birthday     *string `json:"birthday"`
-	WalletPassID *string `json:"wallet_pass_id"`
-	// Contacts are the customer's messenger addresses; only a single
-	// customer's read fills them in.
-	Contacts  []*Contact         `json:"contacts"`
-	Consent   map[string]Consent `json:"consent"`
-	CreatedAt time.Time          `json:"created_at"`
-	UpdatedAt time.Time          `json:"updated_at"`
+	ID           string             `json:"id"`
+	BusinessID   string             `json:"-"`
+	Email        *string            `json:"email"`
+	Phone        *string            `json:"phone"`
+	Name         *string            `json:"name"`
+	Language     string             `json:"language"`
+	Birthday     *string            `json:"birthday"`
+	WalletPassID *string            `json:"wallet_pass_id"`
+	Consent      map[string]Consent `json:"consent"`
+	CreatedAt    time.Time          `json:"created_at"`
+	UpdatedAt    time.Time          `json:"updated_at"`
 }
 
 // Card statuses.

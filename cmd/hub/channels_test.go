@@ -188,7 +188,7 @@ func TestEmailEndToEndWithOneClickUnsubscribe(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	var got hub.Customer
+	var got hub.CustomerDetail
 	c.call("GET", "/v1/customers/"+cust, nil, &got)
 	if !got.Consent["email"].Granted {
 		t.Fatalf("a forged token or a GET unsubscribed the customer: %+v", got)
@@ -228,7 +228,7 @@ func TestEmailBadAddressMarksUnreachable(t *testing.T) {
 	if got := c.waitDelivery(d.ID); got.Status != hub.DeliveryFailed || !strings.HasPrefix(got.Error, "bad_address") {
 		t.Fatalf("delivery = %+v", got)
 	}
-	var got hub.Customer
+	var got hub.CustomerDetail
 	c.call("GET", "/v1/customers/"+cust, nil, &got)
 	if len(got.Contacts) != 1 || got.Contacts[0].Channel != "email" || got.Contacts[0].Reachable {
 		t.Fatalf("contacts = %+v, want email unreachable", got.Contacts)

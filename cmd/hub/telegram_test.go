@@ -39,8 +39,8 @@ func TestTelegramLinkSendBlockStop(t *testing.T) {
 	}
 	hookURL := c.api.URL + "/hooks/telegram/" + c.biz
 	cust := c.customer("ann@example.com", nil)
-	customer := func() hub.Customer {
-		var got hub.Customer
+	customer := func() hub.CustomerDetail {
+		var got hub.CustomerDetail
 		c.call("GET", "/v1/customers/"+cust, nil, &got)
 		return got
 	}
@@ -117,7 +117,7 @@ func TestTelegramLinkTokenExpires(t *testing.T) {
 	if err := later.ApplyInbound(t.Context(), c.biz, []hub.Inbound{{Type: hub.InboundLink, Channel: "telegram", Address: "777", Token: link.Token}}); err != nil {
 		t.Fatal(err)
 	}
-	var got hub.Customer
+	var got hub.CustomerDetail
 	c.call("GET", "/v1/customers/"+cust, nil, &got)
 	if len(got.Contacts) != 0 {
 		t.Errorf("an expired token linked: %+v", got.Contacts)
@@ -148,7 +148,7 @@ func TestTelegramLongPollingLinks(t *testing.T) {
 	fake.QueueUpdate("123456:tok", telegramfake.TextUpdate(555, "Ann", "", "/start "+link.Token, time.Now()))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var got hub.Customer
+		var got hub.CustomerDetail
 		c.call("GET", "/v1/customers/"+cust, nil, &got)
 		if len(got.Contacts) == 1 && got.Contacts[0].Address == "555" {
 			break

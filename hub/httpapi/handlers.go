@@ -352,7 +352,7 @@ func (s *server) listCustomers(c *gin.Context) {
 
 func (s *server) getCustomer(c *gin.Context) {
 	if id, ok := s.idParam(c, "id", hub.PrefixCustomer, "customer"); ok {
-		cust, err := s.svc.Customer(c.Request.Context(), biz(c), id)
+		cust, err := s.svc.CustomerWithContacts(c.Request.Context(), biz(c), id)
 		s.respond(c, http.StatusOK, cust, err)
 	}
 }

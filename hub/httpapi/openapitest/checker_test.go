@@ -23,7 +23,7 @@ func card() map[string]any {
 		"template_id": "tpl_01JTZ6W1Q9M3N4R5S6T7V8W9XY",
 		"customer": map[string]any{
 			"id": customerID, "email": "ann@example.com", "phone": nil, "name": "Ann",
-			"language": "en", "birthday": nil, "wallet_pass_id": "wp_01JTZ6W1Q9M3N4R5S6T7V8W9XY", "contacts": nil,
+			"language": "en", "birthday": nil, "wallet_pass_id": "wp_01JTZ6W1Q9M3N4R5S6T7V8W9XY",
 			"consent":    map[string]any{"email": map[string]any{"granted": true, "source": "api", "at": "2026-05-11T12:34:56.123Z"}},
 			"created_at": "2026-05-11T12:34:56.123Z", "updated_at": "2026-05-11T12:34:56.123Z",
 		},
