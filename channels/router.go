@@ -26,8 +26,10 @@ type Factory func(cfg *hub.ChannelConfig) (Sender, error)
 
 // Limiter keeps rate budgets and pauses shared by every worker.
 type Limiter interface {
-	// Take takes one request from the budget, or returns how long to wait.
-	Take(ctx context.Context, l hub.RateLimit) (time.Duration, error)
+	// Reserve takes the next slot of the budget if it comes within maxWait
+	// (ok, and how long until it); otherwise it takes nothing and says when
+	// a slot would come.
+	Reserve(ctx context.Context, l hub.RateLimit, maxWait time.Duration) (wait time.Duration, ok bool, err error)
 	Pause(ctx context.Context, key string, d time.Duration) error
 	Paused(ctx context.Context, key string) (time.Duration, error)
 }
@@ -173,37 +175,40 @@ func ordered(limits []hub.RateLimit) []hub.RateLimit {
 	return limits
 }
 
-// waitTurn waits until every limit has budget and no pause holds, sleeping
-// in place up to MaxWait; longer waits go back to the queue.
+// waitTurn reserves a slot of every limit (most specific first) and waits
+// for the latest, unless a pause holds or a slot lies beyond MaxWait: then
+// the message goes back to the queue. A slot reserved before a later limit
+// refuses goes unused, which only ever slows sending down.
 func (r *Router) waitTurn(ctx context.Context, limits []hub.RateLimit) error {
-	deadline := time.Now().Add(r.cfg.MaxWait)
+	var wait time.Duration
 	for _, l := range limits {
-		for {
-			wait, err := r.cfg.Limiter.Paused(ctx, l.Key)
-			if err != nil {
-				return err
-			}
-			if wait == 0 {
-				if wait, err = r.cfg.Limiter.Take(ctx, l); err != nil {
-					return err
-				}
-			}
-			if wait == 0 {
-				break
-			}
-			if time.Now().Add(wait).After(deadline) {
-				return &RetryError{After: wait, RateLimited: true}
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+		paused, err := r.cfg.Limiter.Paused(ctx, l.Key)
+		if err != nil {
+			return err
 		}
+		if paused > 0 {
+			return &RetryError{After: paused, RateLimited: true}
+		}
+		w, ok, err := r.cfg.Limiter.Reserve(ctx, l, r.cfg.MaxWait)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &RetryError{After: w, RateLimited: true}
+		}
+		wait = max(wait, w)
 	}
-	return nil
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // sender returns the cached Sender of a configuration, rebuilt when the

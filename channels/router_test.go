@@ -49,14 +49,14 @@ type memLimiter struct {
 	refuse map[string]time.Duration
 }
 
-func (l *memLimiter) Take(_ context.Context, r hub.RateLimit) (time.Duration, error) {
+func (l *memLimiter) Reserve(_ context.Context, r hub.RateLimit, maxWait time.Duration) (time.Duration, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if d := l.refuse[r.Key]; d > 0 {
-		return d, nil
+	if d := l.refuse[r.Key]; d > maxWait {
+		return d, false, nil
 	}
 	l.taken = append(l.taken, r.Key)
-	return 0, nil
+	return 0, true, nil
 }
 
 func (l *memLimiter) Pause(_ context.Context, key string, d time.Duration) error {

@@ -66,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	case "keys":
 		return runKeys(ctx, args[1:], stdout, stderr, lookup)
 	case "bench":
+		if len(args) > 1 && args[1] == "channels" {
+			return runBenchChannels(ctx, args[2:], stdout, stderr, lookup)
+		}
 		return runBench(ctx, args[1:], stdout, stderr, lookup)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
