@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"crypto/subtle"
+	"net/url"
 	"time"
 )
 
@@ -451,6 +452,16 @@ type CardPage struct {
 	Template *CardTemplate
 	Business *Business
 	Vouchers []*Voucher
+	// Links open a messenger linked to the card's customer, for each
+	// messenger the business has configured.
+	Links []CardPageLink
+}
+
+// CardPageLink is a "connect this messenger" link of the card page; it goes
+// through the hub, which issues a one-time link token when it is followed.
+type CardPageLink struct {
+	Channel string
+	URL     string
 }
 
 // OpenCardPage checks the page token, records card_opened at most once per
@@ -491,6 +502,18 @@ func (s *Service) OpenCardPage(ctx context.Context, cardID, token string) (*Card
 			vs = vs[:MaxPageLimit]
 		}
 		pg.Card, pg.Business, pg.Vouchers = card, biz, vs
+		if s.box != nil {
+			for _, ch := range LinkChannels {
+				cfg, err := s.routeChannel(ctx, tx, biz.ID, ch)
+				if err != nil {
+					return err
+				}
+				if cfg != nil && linkURL(cfg, "x") != "" {
+					pg.Links = append(pg.Links, CardPageLink{Channel: ch,
+						URL: "/c/" + card.ID + "/link/" + ch + "?t=" + url.QueryEscape(token)})
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {

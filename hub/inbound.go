@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"net/url"
 	"time"
@@ -244,4 +245,37 @@ func linkURL(cfg *ChannelConfig, token string) string {
 		return "viber://pa?chatURI=" + url.QueryEscape(cfg.Get("uri")) + "&context=" + token
 	}
 	return ""
+}
+
+// CardPageLink issues a one-time link for the customer of a card, for the
+// card page's "connect" button; the page token authenticates it. It returns
+// the messenger's deep link.
+func (s *Service) CardPageLink(ctx context.Context, cardID, pageToken, channel string) (string, error) {
+	if !ValidID(PrefixCard, cardID) || pageToken == "" {
+		return "", NotFound("card")
+	}
+	var biz *Business
+	var card *Card
+	err := s.read(ctx, func(tx Tx) error {
+		var err error
+		if biz, err = tx.BusinessOfCard(ctx, cardID); err != nil {
+			return err
+		}
+		card, err = tx.Card(ctx, biz.ID, cardID, false)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(card.PageToken), []byte(pageToken)) != 1 {
+		return "", NotFound("card")
+	}
+	l, err := s.CreateLink(ctx, biz.ID, card.CustomerID, channel)
+	if err != nil {
+		return "", err
+	}
+	if l.URL == nil {
+		return "", NotFound("link")
+	}
+	return *l.URL, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"html"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -157,5 +159,53 @@ func TestTelegramLongPollingLinks(t *testing.T) {
 			t.Fatalf("not linked by long polling: %+v", got.Contacts)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestCardPageConnectsTelegram(t *testing.T) {
+	fake := telegramfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddBot("123456:tok", "cafe_bot")
+	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
+	var card hub.Card
+	c.call("POST", "/v1/cards", map[string]any{"template_id": c.tpl, "customer": map[string]any{"email": "ann@example.com"}}, &card)
+	pageURL := c.api.URL + strings.TrimPrefix(card.PageURL, "https://hub.test")
+	get := func(u string) (*http.Response, string) {
+		t.Helper()
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if _, page := get(pageURL); strings.Contains(page, "/link/telegram") {
+		t.Fatal("the page offers Telegram before the business configured it")
+	}
+	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "webhook_secret": "s"}, nil)
+	_, page := get(pageURL)
+	i := strings.Index(page, "/c/"+card.ID+"/link/telegram?t=")
+	if i < 0 {
+		t.Fatalf("no Telegram link on the page:\n%s", page)
+	}
+	link := html.UnescapeString(page[i : i+strings.IndexByte(page[i:], '"')])
+	if resp, _ := get(c.api.URL + link + "x"); resp.StatusCode != 404 {
+		t.Errorf("a wrong page token: %d, want 404", resp.StatusCode)
+	}
+	resp, _ := get(c.api.URL + link)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 302 || !strings.HasPrefix(loc, "https://t.me/cafe_bot?start=") {
+		t.Fatalf("connect: %d %q", resp.StatusCode, loc)
+	}
+	token := strings.TrimPrefix(loc, "https://t.me/cafe_bot?start=")
+	if st := postUpdate(t, c.api.URL+"/hooks/telegram/"+c.biz, "s", telegramfake.TextUpdate(321, "Ann", "", "/start "+token, time.Now())); st != 200 {
+		t.Fatalf("start: %d", st)
+	}
+	var got hub.CustomerDetail
+	c.call("GET", "/v1/customers/"+card.Customer.ID, nil, &got)
+	if len(got.Contacts) != 1 || got.Contacts[0].Address != "321" {
+		t.Errorf("contacts = %+v", got.Contacts)
 	}
 }

@@ -50,7 +50,15 @@ type pageView struct {
 	Dots     []stampDot
 	Goals    []hub.GoalState
 	Vouchers []voucherView
+	Links    []linkView
 }
+
+type linkView struct {
+	Label string
+	URL   string
+}
+
+var linkLabels = map[string]string{"telegram": "Get updates in Telegram", "viber": "Get updates in Viber"}
 
 // Render writes the page.
 func (r *Renderer) Render(w io.Writer, p *hub.CardPage) error {
@@ -89,6 +97,9 @@ func (r *Renderer) Render(w io.Writer, p *hub.CardPage) error {
 			}
 		}
 		v.Vouchers = append(v.Vouchers, vv)
+	}
+	for _, l := range p.Links {
+		v.Links = append(v.Links, linkView{Label: linkLabels[l.Channel], URL: l.URL})
 	}
 	return r.tmpl.Execute(w, v)
 }
@@ -164,6 +175,7 @@ img{display:block;margin:.6rem auto;max-width:100%}
 {{if .ShowText}}<div class="code">{{.Code}}</div>{{end}}
 {{if .ExpiresAt}}<div class="biz">Valid until {{.ExpiresAt}}</div>{{end}}
 </section>{{else}}<p class="biz">No open vouchers yet. Keep collecting stamps!</p>{{end}}
+{{range .Links}}<p><a class="link" href="{{.URL}}" rel="nofollow">{{.Label}}</a></p>{{end}}
 </main>
 </body>
 </html>

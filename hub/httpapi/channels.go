@@ -327,3 +327,16 @@ func (s *server) googleSaved(c *gin.Context) {
 	}
 	c.Status(http.StatusOK)
 }
+
+// cardPageLink follows a card page's "connect a messenger" button: a fresh
+// one-time link token, then a redirect to the messenger.
+func (s *server) cardPageLink(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Referrer-Policy", "no-referrer")
+	u, err := s.svc.CardPageLink(c.Request.Context(), c.Param("id"), c.Query("t"), c.Param("channel"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusFound, u)
+}

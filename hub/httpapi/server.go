@@ -95,6 +95,7 @@ var routes = []route{
 	{"GET", "/metrics", public, (*server).metricsHandler},
 	{"GET", "/v1/openapi.json", public, (*server).openapi},
 	{"GET", "/c/:id", public, (*server).cardPage},
+	{"GET", "/c/:id/link/:channel", public, (*server).cardPageLink},
 	{"GET", "/u/:token", public, (*server).unsubscribeForm},
 	{"POST", "/u/:token", public, (*server).unsubscribe},
 	{"GET", "/hooks/:provider/:business", public, (*server).inbound},
