@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,6 +121,15 @@ func (s *Service) PutChannelConfig(ctx context.Context, businessID, provider str
 		}
 		if err := p.Err(); err != nil {
 			return err
+		}
+		if s.check != nil && enabled {
+			if err := s.check(cfg); err != nil {
+				var he *Error
+				if errors.As(err, &he) && he.Code == EValidation {
+					return he
+				}
+				return Errorf(EValidation, "the %s configuration is not usable: %v", provider, err)
+			}
 		}
 		sealed, err := s.sealSecrets(cfg)
 		if err != nil {

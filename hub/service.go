@@ -51,6 +51,11 @@ type Config struct {
 	// LinkTokenTTL is how long a messenger link token can be used. Zero
 	// means 24 hours.
 	LinkTokenTTL time.Duration
+	// CheckChannel vets a provider configuration before it is stored (the
+	// provider package parses certificates, keys and URLs); its error
+	// message is shown to the caller and must not contain secrets. Nil
+	// stores any configuration with the required fields.
+	CheckChannel func(cfg *ChannelConfig) error
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -81,6 +86,7 @@ type Service struct {
 	messages MessageQueue
 	inbound  InboundDecoder
 	linkTTL  time.Duration
+	check    func(*ChannelConfig) error
 }
 
 type cachedPrincipal struct {
@@ -112,7 +118,7 @@ func NewService(cfg Config) (*Service, error) {
 		}
 		s.box = box
 	}
-	s.messages, s.inbound, s.linkTTL = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL
+	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

@@ -66,6 +66,21 @@ func (p *providers) factories() map[string]channels.Factory {
 	}
 }
 
+// check builds the provider's sender for a configuration, so that a
+// configuration no sender accepts (a bad certificate, key or URL) is
+// refused when it is stored rather than at the first message.
+func (p *providers) check(cfg *hub.ChannelConfig) error {
+	f, ok := p.factories()[cfg.Provider]
+	if !ok {
+		return nil
+	}
+	s, err := f(cfg)
+	if c, ok := s.(interface{ Close() }); ok && err == nil {
+		c.Close()
+	}
+	return err
+}
+
 // Decode implements hub.InboundDecoder: it builds the provider's sender
 // for the configuration and lets it verify and decode the call.
 func (p *providers) Decode(cfg *hub.ChannelConfig, req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error) {

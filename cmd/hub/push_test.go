@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/7loc/hub/channels/walletpush/apnsfake"
+	"github.com/7loc/hub/channels/walletpush/googlefake"
 	"github.com/7loc/hub/channels/walletpush/passcerts"
 	"github.com/7loc/hub/hub"
 )
@@ -134,5 +136,63 @@ func TestWalletPassRegistrationUpdateAndPush(t *testing.T) {
 	}
 	if st, _ := passCall(t, "DELETE", reg, token, nil); st != 200 {
 		t.Errorf("unregister: %d", st)
+	}
+}
+
+func TestGoogleWalletSaveCallback(t *testing.T) {
+	google := googlefake.New("3388")
+	t.Cleanup(google.Close)
+	c := newChannelApp(t, providerURLs{GoogleWallet: google.URL(), GoogleToken: google.TokenURL()})
+	var env struct {
+		Error struct {
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	if st := c.call("PUT", "/v1/channels/push", map[string]any{"google_issuer_id": "3388", "google_class_id": "loyalty",
+		"google_service_account": `{"type":"service_account"}`}, &env); st != 422 {
+		t.Errorf("an unusable service account was stored: %d %+v", st, env)
+	}
+	var view hub.ChannelConfigView
+	if st := c.call("PUT", "/v1/channels/push", map[string]any{"google_issuer_id": "3388", "google_class_id": "loyalty",
+		"google_service_account": google.ServiceAccountJSON()}, &view); st != 200 {
+		t.Fatalf("PUT push: %d", st)
+	}
+	if view.InboundURL == nil {
+		t.Fatalf("no callback URL in %+v", view)
+	}
+	var card hub.Card
+	c.call("POST", "/v1/cards", map[string]any{"template_id": c.tpl, "customer": map[string]any{"email": "ann@example.com"}}, &card)
+	body := func(event string) io.Reader {
+		inner, _ := json.Marshal(map[string]string{"classId": "3388.loyalty", "objectId": "3388." + card.ID, "eventType": event})
+		b, _ := json.Marshal(map[string]string{"signedMessage": string(inner), "protocolVersion": "ECv2SigningOnly"})
+		return bytes.NewReader(b)
+	}
+	callback := c.api.URL + strings.TrimPrefix(*view.InboundURL, "https://hub.test")
+	for _, tt := range []struct {
+		url, event string
+		want       int
+	}{
+		{c.api.URL + "/wallet/google/" + c.biz + "?token=forged", "save", 401},
+		{callback, "save", 200},
+		{callback, "save", 200}, // Google retries: still one card_saved
+		{callback, "del", 200},
+	} {
+		resp, err := http.Post(tt.url, "application/json", body(tt.event))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.event, tt.url, resp.StatusCode, tt.want)
+		}
+	}
+	var events struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	c.call("GET", "/v1/events?type=card_saved&card_id="+card.ID, nil, &events)
+	var cd hub.CustomerDetail
+	c.call("GET", "/v1/customers/"+card.Customer.ID, nil, &cd)
+	if len(events.Data) != 1 || !cd.Consent["push"].Granted || cd.Consent["push"].Source != "wallet:google" {
+		t.Errorf("card_saved events %d, push consent %+v", len(events.Data), cd.Consent["push"])
 	}
 }
