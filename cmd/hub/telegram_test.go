@@ -209,3 +209,57 @@ func TestCardPageConnectsTelegram(t *testing.T) {
 		t.Errorf("contacts = %+v", got.Contacts)
 	}
 }
+
+func TestTelegramRateLimitTimeoutAndDownThroughTheWorker(t *testing.T) {
+	fake := telegramfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddBot("123456:tok", "cafe_bot")
+	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
+	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "webhook_secret": "s"}, nil)
+	cust := c.customer("ann@example.com", nil)
+	var link hub.Link
+	c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link)
+	postUpdate(t, c.api.URL+"/hooks/telegram/"+c.biz, "s", telegramfake.TextUpdate(42, "Ann", "", "/start "+link.Token, time.Now()))
+	send := func(text string) string {
+		var d hub.Delivery
+		if st := c.call("POST", "/v1/channels/telegram/test", map[string]any{"customer_id": cust, "text": text}, &d); st != 202 {
+			t.Fatalf("queue: %d", st)
+		}
+		return d.ID
+	}
+
+	// 429 with retry_after 1: sent once, no sooner than a second later, not counted as an attempt.
+	fake.RateLimitNext(1, 1)
+	t0 := time.Now()
+	d := c.waitDelivery(send("after a 429"))
+	if d.Status != hub.DeliverySent || d.Attempts != 1 || time.Since(t0) < time.Second || len(fake.SentTo("42")) != 1 {
+		t.Fatalf("after 429: %+v in %s, %d sent", d, time.Since(t0), len(fake.SentTo("42")))
+	}
+
+	// Down: a transient failure stays pending for a retry, with the reason.
+	fake.SetDown(true)
+	id := send("while down")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got hub.Delivery
+		c.call("GET", "/v1/deliveries/"+id, nil, &got)
+		if got.Attempts == 1 && got.Status == hub.DeliveryPending {
+			if !strings.HasPrefix(got.Error, "provider_down") {
+				t.Errorf("down: error %q", got.Error)
+			}
+			break
+		}
+		if got.Status != hub.DeliveryPending && got.Status != hub.DeliverySending || time.Now().After(deadline) {
+			t.Fatalf("down: %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fake.SetDown(false)
+
+	// Slower than the send timeout: Telegram may have it, so it is unknown and never resent.
+	c.a.providers.client.Timeout = 300 * time.Millisecond
+	fake.SetDelay(time.Second)
+	if d := c.waitDelivery(send("slow")); d.Status != hub.DeliveryUnknown || !strings.HasPrefix(d.Error, "timeout") {
+		t.Errorf("timeout: %+v", d)
+	}
+}
