@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"html"
 	"io"
 	"net/http"
@@ -16,18 +15,7 @@ import (
 // postUpdate posts a Telegram update to the hub's bot webhook with a secret token.
 func postUpdate(t *testing.T, url, secret string, u any) int {
 	t.Helper()
-	in := telegramfake.WebhookRequest(secret, u)
-	req, err := http.NewRequest("POST", url, bytes.NewReader(in.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header = in.Header
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return postInbound(t, url, telegramfake.WebhookRequest(secret, u))
 }
 
 func TestTelegramLinkSendBlockStop(t *testing.T) {
