@@ -296,11 +296,31 @@ func (s *Service) Redeliver(ctx context.Context, businessID, eventID string, hoo
 	return s.webhooks.EnqueueDeliveries(ctx, jobs)
 }
 
+// DeliveryTx is what a Tx may also offer so that a delivery costs fewer
+// database round trips; PrepareDelivery and RecordDelivery use it when the
+// store's Tx has it (sqlstore's does).
+type DeliveryTx interface {
+	// DeliveryState returns a delivery job's hook and event, and whether the
+	// event was delivered to the hook; either missing is not_found.
+	DeliveryState(ctx context.Context, businessID, hookID, eventID string) (*Hook, *EventRecord, bool, error)
+	// RecordDelivered logs a successful attempt (a new ID) and clears the
+	// hook's failure streak, if it has one; an unknown hook is no error.
+	RecordDelivered(ctx context.Context, a *DeliveryAttempt) error
+}
+
 // PrepareDelivery loads what a delivery job needs. skip is true when there is
 // nothing to do: the hook is gone or disabled, or (unless forced) the event
 // was delivered to it already.
 func (s *Service) PrepareDelivery(ctx context.Context, job DeliveryJob) (h *Hook, e *EventRecord, skip bool, err error) {
 	err = s.read(ctx, func(tx Tx) error {
+		if dtx, ok := tx.(DeliveryTx); ok {
+			var delivered bool
+			if h, e, delivered, err = dtx.DeliveryState(ctx, job.BusinessID, job.HookID, job.EventID); err != nil {
+				return err
+			}
+			skip = h.Status != HookActive || (delivered && !job.Force)
+			return nil
+		}
 		if h, err = tx.Hook(ctx, job.BusinessID, job.HookID); err != nil {
 			return err
 		}
@@ -332,6 +352,9 @@ func (s *Service) PrepareDelivery(ctx context.Context, job DeliveryJob) (h *Hook
 func (s *Service) RecordDelivery(ctx context.Context, a *DeliveryAttempt, gone bool) (retryable bool, err error) {
 	err = s.write(ctx, func(tx Tx, _ *outbox) error {
 		a.ID = NewID(PrefixDelivery)
+		if dtx, ok := tx.(DeliveryTx); ok && a.Delivered && !gone {
+			return dtx.RecordDelivered(ctx, a)
+		}
 		if err := tx.InsertDeliveryAttempt(ctx, a); err != nil {
 			return err
 		}

@@ -45,6 +45,9 @@ type benchResult struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	max      time.Duration
+	// cpu is the CPU time used during the measured run (zero when not
+	// measured).
+	cpu cpuUse
 }
 
 func (r benchResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -104,7 +107,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		gin.SetMode(gin.ReleaseMode)
 		bare := gin.New()
 		bare.POST("/v1/cards/:id/stamps", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-		r, err := measure(rctx, "bare gin handler", bare, o, func(int) (string, string) { return "/v1/cards/x/stamps", "" })
+		r, err := measure(rctx, "bare gin handler", bare, o, nil, func(int) (string, string) { return "/v1/cards/x/stamps", "" })
 		if err != nil {
 			return err
 		}
@@ -121,7 +124,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		defer pprof.StopCPUProfile()
 	}
-	r, err := measure(rctx, "POST /v1/cards/{id}/stamps ("+a.store.Dialect()+")", h, o, func(i int) (string, string) {
+	probe := newCPUProbe(ctx, cfg.DatabaseURL)
+	probe.redis = func(ctx context.Context) (string, error) { return a.rdb.Info(ctx, "cpu").Result() }
+	defer probe.close()
+	r, err := measure(rctx, "POST /v1/cards/{id}/stamps ("+a.store.Dialect()+")", h, o, probe, func(i int) (string, string) {
 		return "/v1/cards/" + cards[rand.IntN(len(cards))] + "/stamps", key
 	})
 	if err != nil {
@@ -139,7 +145,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		fmt.Fprintf(stdout, "| %s | %.0f | %s | %s | %s | %d | %s |\n", r.name, r.rps(), ms(r.p50), ms(r.p99), ms(r.max), r.errors, ratio)
 	}
-	fmt.Fprintf(stdout, "\npeak RSS of the process (server and clients): %s\n", peakRSS())
+	fmt.Fprintf(stdout, "\nCPU per stamp request: hub process (server and clients) %s, PostgreSQL backends %s, Redis %s\n",
+		perOp(r.cpu.hub, r.requests), perOp(r.cpu.pg, r.requests), perOp(r.cpu.redis, r.requests))
+	fmt.Fprintf(stdout, "peak RSS of the process (server and clients): %s\n", peakRSS())
 	depth, _ := a.rdb.LLen(ctx, "asynq:{"+a.queues.Events+"}:pending").Result()
 	fmt.Fprintf(stdout, "dispatch tasks waiting in Redis after the run: %d\n", depth)
 	return nil
@@ -176,8 +184,9 @@ func benchFixture(ctx context.Context, svc *hub.Service, n int) (string, []strin
 }
 
 // measure serves h on loopback and runs o.clients clients against it: a
-// warm-up, then o.duration measured.
-func measure(ctx context.Context, name string, h http.Handler, o benchOptions, target func(i int) (path, key string)) (benchResult, error) {
+// warm-up, then o.duration measured. A probe, when given, measures the CPU
+// time of the measured part.
+func measure(ctx context.Context, name string, h http.Handler, o benchOptions, probe *cpuProbe, target func(i int) (path, key string)) (benchResult, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return benchResult{}, err
@@ -235,13 +244,22 @@ func measure(ctx context.Context, name string, h http.Handler, o benchOptions, t
 		return all, failures, time.Since(start)
 	}
 	run(o.warmup, false)
+	if probe != nil {
+		probe.analyze(ctx)
+		probe.start(ctx)
+	}
 	lat, failures, elapsed := run(o.duration, true)
+	var cpu cpuUse
+	if probe != nil {
+		cpu = probe.stop(ctx)
+	}
 	if len(lat) == 0 {
 		return benchResult{}, errors.New("no request completed")
 	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	return benchResult{name: name, requests: len(lat), errors: failures, elapsed: elapsed, p50: pct(0.50), p99: pct(0.99), max: lat[len(lat)-1]}, nil
+	return benchResult{name: name, requests: len(lat), errors: failures, elapsed: elapsed, p50: pct(0.50), p99: pct(0.99),
+		max: lat[len(lat)-1], cpu: cpu}, nil
 }
 
 // peakRSS reads the process's peak resident set size from /proc.

@@ -12,6 +12,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -44,11 +46,31 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *sink) receivedAt(key string) (time.Time, bool) {
+// distinct is how many different deliveries arrived.
+func (s *sink) distinct() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.first[key]
-	return t, ok
+	return len(s.first)
+}
+
+// collect calls found for each of keys[k], k in missing, that has arrived,
+// and returns the rest of missing (reusing its array). It holds the lock
+// for 1,000 keys at a time, so that the sink is not held up.
+func (s *sink) collect(keys []string, missing []int, found func(k int, at time.Time)) []int {
+	rest := missing[:0]
+	for start := 0; start < len(missing); start += 1000 {
+		end := min(start+1000, len(missing))
+		s.mu.Lock()
+		for _, k := range missing[start:end] {
+			if t, ok := s.first[keys[k]]; ok {
+				found(k, t)
+			} else {
+				rest = append(rest, k)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return rest
 }
 
 // runBenchWebhooks measures webhook delivery end to end: stamps through the
@@ -56,11 +78,14 @@ func (s *sink) receivedAt(key string) (time.Time, bool) {
 // local sink; and raw asynq throughput on the same Redis as the reference.
 func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
 	var rate, clients, cards int
-	var duration time.Duration
+	var duration, warmup time.Duration
+	var profile string
 	cfg, _, err := parseConfig("bench webhooks", args, lookup, func(fs *flag.FlagSet) {
 		fs.IntVar(&rate, "rate", 500, "offered load in events per second for the latency run")
 		fs.IntVar(&clients, "clients", 16, "concurrent clients for the saturation runs")
 		fs.DurationVar(&duration, "duration", 10*time.Second, "length of each run")
+		fs.DurationVar(&warmup, "warmup", 2*time.Second, "unmeasured run at the offered rate before the others (0: none)")
+		fs.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the measured runs to this file")
 		fs.IntVar(&cards, "cards", 1000, "cards the clients stamp at random")
 	})
 	if err != nil {
@@ -133,9 +158,16 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		// drainRate is deliveries per second after the API load stopped:
 		// delivery alone, with nothing else on the machine.
 		drainRate float64
+		// cpu: CPU time used from the start of the run to the last receipt.
+		cpu cpuUse
 	}
-	run := func(name string, perSecond int) (result, error) {
+	probe := newCPUProbe(ctx, cfg.DatabaseURL)
+	probe.redis = func(ctx context.Context) (string, error) { return a.rdb.Info(ctx, "cpu").Result() }
+	defer probe.close()
+	run := func(name string, perSecond int, duration time.Duration) (result, error) {
 		res := result{name: name}
+		seenAtStart := snk.distinct()
+		probe.start(ctx)
 		var mu sync.Mutex
 		type sent struct {
 			id string
@@ -193,31 +225,42 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 		wg.Wait()
 		loadEnd, atLoadEnd := time.Now(), snk.total.Load()
-		// Wait for the deliveries to drain (at most 60 s).
+		// Wait for the deliveries to drain (at most 60 s): until the sink has
+		// seen as many new deliveries as this run makes, then look each one
+		// up (a few keys at a time, so as not to hold up the sink), again
+		// for those still missing. The sink and the workers share the CPU
+		// with this loop.
 		want := len(all) * hooks
 		drain := time.Now().Add(60 * time.Second)
-		var lats []time.Duration
+		keys := make([]string, want)
+		missing := make([]int, want)
+		prefixes := make([]string, hooks)
+		for i := range prefixes {
+			prefixes[i] = fmt.Sprintf("/h/%d ", i)
+		}
+		for k := range keys {
+			keys[k], missing[k] = prefixes[k%hooks]+all[k/hooks].id, k
+		}
+		lats := make([]time.Duration, 0, want)
 		var lastReceipt time.Time
 		for {
-			lats, res.missing, lastReceipt = lats[:0], 0, time.Time{}
-			for _, s := range all {
-				for i := 0; i < hooks; i++ {
-					got, ok := snk.receivedAt(fmt.Sprintf("/h/%d %s", i, s.id))
-					if !ok {
-						res.missing++
-						continue
-					}
-					lats = append(lats, got.Sub(s.at))
-					if got.After(lastReceipt) {
-						lastReceipt = got
-					}
-				}
+			if snk.distinct() < seenAtStart+want && time.Now().Before(drain) {
+				time.Sleep(100 * time.Millisecond)
+				continue
 			}
-			if res.missing == 0 || time.Now().After(drain) {
+			missing = snk.collect(keys, missing, func(k int, got time.Time) {
+				lats = append(lats, got.Sub(all[k/hooks].at))
+				if got.After(lastReceipt) {
+					lastReceipt = got
+				}
+			})
+			if len(missing) == 0 || time.Now().After(drain) {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		res.missing = len(missing)
+		res.cpu = probe.stop(ctx)
 		res.events, res.deliveries, res.apiFailures = len(all), want-res.missing, int(failures.Load())
 		res.elapsed = lastReceipt.Sub(start)
 		if drained := snk.total.Load() - atLoadEnd; drained > 0 && lastReceipt.After(loadEnd) {
@@ -237,11 +280,30 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := subscribe(1); err != nil {
 		return err
 	}
+	if warmup > 0 {
+		// Warms the pools and the queues, and gives the tables rows, whose
+		// statistics ANALYZE then refreshes (see cpuProbe.analyze).
+		if _, err := run("warm-up", rate, warmup); err != nil {
+			return err
+		}
+	}
+	probe.analyze(ctx)
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, r := range []struct {
 		name string
 		rate int
 	}{{fmt.Sprintf("%d events/s offered, 1 hook", rate), rate}, {"saturation, 1 hook", 0}} {
-		res, err := run(r.name, r.rate)
+		res, err := run(r.name, r.rate, duration)
 		if err != nil {
 			return err
 		}
@@ -254,7 +316,7 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		name string
 		rate int
 	}{{fmt.Sprintf("%d events/s offered, 10 hooks", rate/10), rate / 10}, {"saturation, 10 hooks", 0}} {
-		res, err := run(r.name, r.rate)
+		res, err := run(r.name, r.rate, duration)
 		if err != nil {
 			return err
 		}
@@ -262,11 +324,12 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "database=%s clients=%d duration=%s worker concurrency=%d\n\n", a.store.Dialect(), clients, duration, cfg.Concurrency)
 	fmt.Fprintf(stdout, "raw asynq on the same Redis: %.0f no-op tasks/s (enqueue and process, concurrency %d)\n\n", raw, cfg.Concurrency)
-	fmt.Fprintln(stdout, "| run | events | deliveries | deliveries/s overall | deliveries/s after the API stopped | vs raw asynq | end-to-end p50 | p99 | max | still queued at cut-off | API errors |")
-	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(stdout, "| run | events | deliveries | deliveries/s overall | deliveries/s after the API stopped | vs raw asynq | end-to-end p50 | p99 | max | still queued at cut-off | API errors | CPU per delivery: hub | PostgreSQL | Redis |")
+	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		dps := float64(r.deliveries) / r.elapsed.Seconds()
-		fmt.Fprintf(stdout, "| %s | %d | %d | %.0f | %.0f | %.2f | %s | %s | %s | %d | %d |\n", r.name, r.events, r.deliveries, dps, r.drainRate, r.drainRate/raw, ms(r.p50), ms(r.p99), ms(r.max), r.missing, r.apiFailures)
+		fmt.Fprintf(stdout, "| %s | %d | %d | %.0f | %.0f | %.2f | %s | %s | %s | %d | %d | %s | %s | %s |\n", r.name, r.events, r.deliveries, dps, r.drainRate, r.drainRate/raw, ms(r.p50), ms(r.p99), ms(r.max), r.missing, r.apiFailures,
+			perOp(r.cpu.hub, r.deliveries), perOp(r.cpu.pg, r.deliveries), perOp(r.cpu.redis, r.deliveries))
 	}
 	fmt.Fprintf(stdout, "\nsink received %d requests in all (deliveries counted once per hook and event above); peak RSS %s\n", snk.total.Load(), peakRSS())
 	return nil

@@ -80,9 +80,10 @@ func (t *tx) Cards(ctx context.Context, cf hub.CardFilter) ([]*hub.Card, error) 
 }
 
 // UpdateCard implements hub.Tx: it stores Stamps, StampsTotal, GoalIndex,
-// Cycle, Status, UpdatedAt, LastStampAt and LastOpenedAt.
+// Cycle, Status, UpdatedAt, LastStampAt and LastOpenedAt. On PostgreSQL the
+// update goes out with the next statement or COMMIT (see deferOne).
 func (t *tx) UpdateCard(ctx context.Context, c *hub.Card) error {
-	return t.execOne(ctx, "card",
+	return t.deferOne(ctx, "card",
 		"UPDATE cards SET stamps = ?, stamps_total = ?, goal_index = ?, cycle = ?, status = ?, updated_at = ?,"+
 			" last_stamp_at = ?, last_opened_at = ? WHERE id = ? AND business_id = ?",
 		c.Stamps, c.StampsTotal, c.GoalIndex, c.Cycle, c.Status, t.tm(c.UpdatedAt),

@@ -26,7 +26,8 @@ func scanEvent(r scanner) (*hub.EventRecord, error) {
 	return &e, err
 }
 
-// InsertEvents implements hub.Tx: the events go in with one INSERT per 100.
+// InsertEvents implements hub.Tx: the events go in with one INSERT per 100,
+// on PostgreSQL with the next statement or COMMIT (see deferExec).
 func (t *tx) InsertEvents(ctx context.Context, events []hub.EventRecord) error {
 	for len(events) > 0 {
 		n := min(len(events), eventBatch)
@@ -38,8 +39,8 @@ func (t *tx) InsertEvents(ctx context.Context, events []hub.EventRecord) error {
 			args = append(args, e.ID, e.BusinessID, string(e.Type), e.CustomerID, e.CardID, e.VoucherID,
 				t.tm(e.CreatedAt), t.ntm(e.DispatchedAt), string(e.Payload))
 		}
-		if _, err := t.exec(ctx, "INSERT INTO events ("+eventCols+") VALUES "+placeholders(n, 9), args...); err != nil {
-			return mapErr(err, "event")
+		if err := t.deferExec(ctx, "event", "INSERT INTO events ("+eventCols+") VALUES "+placeholders(n, 9), args...); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -49,6 +50,28 @@ func (t *tx) InsertEvents(ctx context.Context, events []hub.EventRecord) error {
 func (t *tx) Event(ctx context.Context, businessID, id string) (*hub.EventRecord, error) {
 	return one(ctx, t, "event", "SELECT "+eventCols+" FROM events WHERE id = ? AND business_id = ?",
 		[]any{id, businessID}, scanEvent)
+}
+
+// EventsByID implements hub.DispatchTx: the business's events among ids,
+// in any order, with one query per 500 ids.
+func (t *tx) EventsByID(ctx context.Context, businessID string, ids []string) ([]*hub.EventRecord, error) {
+	var out []*hub.EventRecord
+	for len(ids) > 0 {
+		n := min(len(ids), idBatch)
+		args := make([]any, 0, n+1)
+		args = append(args, businessID)
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		ids = ids[n:]
+		evs, err := list(ctx, t, "event", "SELECT "+eventCols+" FROM events WHERE business_id = ? AND id IN ("+inList(n)+")",
+			args, scanEvent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
 }
 
 // Events implements hub.Tx: newest first, at most page.Size()+1, newer than
@@ -85,7 +108,11 @@ func (t *tx) UndispatchedEvents(ctx context.Context, at time.Time, limit int) ([
 }
 
 // MarkEventsDispatched implements hub.Tx: it records the first dispatch
-// time of each event; unknown and already dispatched ids are skipped.
+// time of each event; unknown ids are skipped and a dispatched event keeps
+// its time. On PostgreSQL the update goes out with the next statement or
+// COMMIT. The statement names no "dispatched_at IS NULL" condition: with one,
+// PostgreSQL may scan the partial index of undispatched events (all of
+// them, and every dead entry) instead of looking up the ids.
 func (t *tx) MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error {
 	for len(ids) > 0 {
 		n := min(len(ids), idBatch)
@@ -95,9 +122,9 @@ func (t *tx) MarkEventsDispatched(ctx context.Context, ids []string, at time.Tim
 			args = append(args, id)
 		}
 		ids = ids[n:]
-		if _, err := t.exec(ctx, "UPDATE events SET dispatched_at = ? WHERE dispatched_at IS NULL AND id IN ("+inList(n)+")",
+		if err := t.deferExec(ctx, "event", "UPDATE events SET dispatched_at = COALESCE(dispatched_at, ?) WHERE id IN ("+inList(n)+")",
 			args...); err != nil {
-			return mapErr(err, "event")
+			return err
 		}
 	}
 	return nil

@@ -63,6 +63,19 @@ func (t *tx) HooksForEvent(ctx context.Context, businessID string, event hub.Eve
 		[]any{businessID, hub.HookActive, string(event), hub.HookAllEvents}, scanHook)
 }
 
+// HooksForEvents implements hub.DispatchTx: active hooks of any of the
+// event types or of every event, oldest first.
+func (t *tx) HooksForEvents(ctx context.Context, businessID string, types []hub.EventType) ([]*hub.Hook, error) {
+	args := make([]any, 0, len(types)+3)
+	args = append(args, businessID, hub.HookActive, hub.HookAllEvents)
+	for _, e := range types {
+		args = append(args, string(e))
+	}
+	return list(ctx, t, hookKind,
+		"SELECT "+hookCols+" FROM hooks WHERE business_id = ? AND status = ? AND event IN ("+inList(len(types)+1)+") ORDER BY id",
+		args, scanHook)
+}
+
 // CountHooks implements hub.Tx.
 func (t *tx) CountHooks(ctx context.Context, businessID string) (int, error) {
 	var n int
@@ -73,9 +86,10 @@ func (t *tx) CountHooks(ctx context.Context, businessID string) (int, error) {
 }
 
 // UpdateHook implements hub.Tx: it stores Secret, PreviousSecret,
-// PreviousSecretUntil, Status, FailingSince and ActiveSince.
+// PreviousSecretUntil, Status, FailingSince and ActiveSince. On PostgreSQL
+// the update goes out with the next statement or COMMIT (see deferOne).
 func (t *tx) UpdateHook(ctx context.Context, h *hub.Hook) error {
-	return t.execOne(ctx, hookKind,
+	return t.deferOne(ctx, hookKind,
 		"UPDATE hooks SET secret = ?, previous_secret = ?, previous_secret_until = ?, status = ?, failing_since = ?,"+
 			" active_since = ? WHERE id = ? AND business_id = ?",
 		h.Secret, h.PreviousSecret, t.ntm(h.PreviousSecretUntil), h.Status, t.ntm(h.FailingSince),
@@ -108,15 +122,20 @@ func scanAttempt(r scanner) (*hub.DeliveryAttempt, error) {
 // as valid UTF-8 without NUL (PostgreSQL text takes nothing else): other
 // bytes become U+FFFD, on both databases alike.
 func (t *tx) InsertDeliveryAttempt(ctx context.Context, a *hub.DeliveryAttempt) error {
+	return t.insert(ctx, attemptKind, insertAttempt, t.attemptArgs(a)...)
+}
+
+const insertAttempt = "INSERT INTO delivery_attempts (" + attemptCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// attemptArgs are the values of insertAttempt.
+func (t *tx) attemptArgs(a *hub.DeliveryAttempt) []any {
 	var errText *string
 	if a.Error != nil {
 		s := storedText(*a.Error)
 		errText = &s
 	}
-	return t.insert(ctx, attemptKind,
-		"INSERT INTO delivery_attempts ("+attemptCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.ID, a.BusinessID, a.HookID, a.EventID, a.Attempt, a.StatusCode, a.DurationMS, errText,
-		storedText(a.ResponseBody), a.Delivered, t.tm(a.At))
+	return []any{a.ID, a.BusinessID, a.HookID, a.EventID, a.Attempt, a.StatusCode, a.DurationMS, errText,
+		storedText(a.ResponseBody), a.Delivered, t.tm(a.At)}
 }
 
 // DeliveryAttempts implements hub.Tx: newest first, at most page.Size()+1.
@@ -169,4 +188,65 @@ func storedText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// deliveryStateQuery reads a delivery job's hook, its event and whether the
+// event was delivered to the hook, in one statement.
+var deliveryStateQuery = "SELECT " + prefixed("h", hookCols) + ", " + prefixed("e", eventCols) +
+	// "AND d.delivered" matches the partial index's predicate (see Delivered).
+	", EXISTS (SELECT 1 FROM delivery_attempts d WHERE d.hook_id = h.id AND d.event_id = e.id AND d.delivered)" +
+	" FROM hooks h, events e WHERE h.id = ? AND h.business_id = ? AND e.id = ? AND e.business_id = ?"
+
+// DeliveryState returns what a delivery job needs in one round trip: the
+// hook, the event, and whether the event was delivered to the hook. A hook
+// or event that does not exist is not_found ("delivery").
+func (t *tx) DeliveryState(ctx context.Context, businessID, hookID, eventID string) (*hub.Hook, *hub.EventRecord, bool, error) {
+	var (
+		h         hub.Hook
+		e         hub.EventRecord
+		typ       string
+		payload   []byte
+		delivered bool
+	)
+	err := t.queryRow(ctx, deliveryStateQuery, hookID, businessID, eventID, businessID).Scan(
+		&h.ID, &h.BusinessID, &h.Event, &h.TargetURL, &h.Secret, &h.PreviousSecret,
+		nullTimeDest{&h.PreviousSecretUntil}, &h.Status, nullTimeDest{&h.FailingSince}, timeDest{&h.ActiveSince},
+		timeDest{&h.CreatedAt},
+		&e.ID, &e.BusinessID, &typ, &e.CustomerID, &e.CardID, &e.VoucherID,
+		timeDest{&e.CreatedAt}, nullTimeDest{&e.DispatchedAt}, &payload,
+		&delivered)
+	if err != nil {
+		return nil, nil, false, mapErr(err, "delivery")
+	}
+	e.Type, e.Payload = hub.EventType(typ), payload
+	return &h, &e, delivered, nil
+}
+
+// RecordDelivered logs a successful delivery attempt and clears the hook's
+// failure streak, if it has one. On PostgreSQL both go out with COMMIT: one
+// round trip, and the hook's row, which every delivery to the hook would
+// otherwise read, is written only when it changes. The attempt's ID must be new (a
+// conflict fails the transaction on PostgreSQL); an unknown hook is no error.
+func (t *tx) RecordDelivered(ctx context.Context, a *hub.DeliveryAttempt) error {
+	var err error
+	if _, ok := t.pg.(*pgTx); ok {
+		err = t.deferExec(ctx, attemptKind, insertAttempt, t.attemptArgs(a)...)
+	} else {
+		err = t.InsertDeliveryAttempt(ctx, a)
+	}
+	if err != nil {
+		return err
+	}
+	return t.deferExec(ctx, hookKind,
+		"UPDATE hooks SET failing_since = NULL WHERE id = ? AND business_id = ? AND failing_since IS NOT NULL",
+		a.HookID, a.BusinessID)
 }

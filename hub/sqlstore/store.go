@@ -12,12 +12,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/7loc/hub/hub"
 
-	// The PostgreSQL driver, registered as "pgx".
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	// The SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
 )
@@ -32,9 +33,14 @@ const (
 type Store struct {
 	pg   bool
 	opts options
-	// db is the PostgreSQL pool, or SQLite's single-connection writer pool.
+	// pool is PostgreSQL's connection pool; pgr runs Read's statements on it.
+	pool     *pgxpool.Pool
+	pgr      pgPool
+	pgClosed atomic.Bool
+	// db is database/sql over the PostgreSQL pool (migrations only), or
+	// SQLite's single-connection writer pool.
 	db *sql.DB
-	// rdb is SQLite's read-only pool; on PostgreSQL db itself.
+	// rdb is SQLite's read-only pool; nil on PostgreSQL.
 	rdb *sql.DB
 	// w runs SQLite's writes on db's one connection; nil on PostgreSQL.
 	w *sqliteWriter
@@ -112,7 +118,7 @@ func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
 		err error
 	)
 	if IsPostgresURL(dbURL) {
-		s, err = openPostgres(dbURL, o)
+		s, err = openPostgres(ctx, dbURL, o)
 	} else {
 		s, err = openSQLite(ctx, dbURL, o)
 	}
@@ -124,24 +130,6 @@ func Open(ctx context.Context, dbURL string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func openPostgres(dbURL string, o options) (*Store, error) {
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
-	}
-	db.SetMaxOpenConns(o.maxConns)
-	db.SetMaxIdleConns(o.maxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(30 * time.Minute)
-	return &Store{
-		pg:    true,
-		opts:  o,
-		db:    db,
-		rdb:   db,
-		txOpt: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-	}, nil
 }
 
 func openSQLite(ctx context.Context, dbURL string, o options) (*Store, error) {
@@ -263,7 +251,10 @@ func (s *Store) Dialect() string {
 // after Close fail with an unavailable error.
 func (s *Store) Close() error {
 	if s.pg {
-		return s.db.Close()
+		s.pgClosed.Store(true)
+		err := s.db.Close()
+		s.pool.Close()
+		return err
 	}
 	err := s.ckpt.close()
 	s.w.close()
@@ -284,7 +275,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.pool.Ping(ctx); err != nil {
 		return hub.Unavailable("database", err)
 	}
 	return nil
@@ -295,7 +286,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // for fn's goroutine only and only until fn returns.
 func (s *Store) Read(ctx context.Context, fn func(hub.Tx) error) error {
 	if s.pg {
-		return fn(&tx{s: s, q: s.db})
+		return fn(&tx{s: s, pg: s.pgr})
 	}
 	return fn(&tx{s: s, q: s.reads})
 }
@@ -306,8 +297,10 @@ func (s *Store) Read(ctx context.Context, fn func(hub.Tx) error) error {
 // rows read with forUpdate stay locked until the end, and fn runs again (up
 // to the configured attempts) when the transaction hits a serialization
 // failure or deadlock, so fn must not have effects outside the transaction.
-// The Tx is for fn's goroutine only and only until fn returns; fn must not
-// call Write (on SQLite that waits for itself).
+// On PostgreSQL some writes wait and go out with the next statement or with
+// COMMIT (see deferOne in tx.go): their failure is then the error of that
+// statement and of Write. The Tx is for fn's goroutine only and only until
+// fn returns; fn must not call Write (on SQLite that waits for itself).
 func (s *Store) Write(ctx context.Context, fn func(hub.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.writeOnce(ctx, fn)
@@ -327,12 +320,16 @@ func (s *Store) Write(ctx context.Context, fn func(hub.Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(hub.Tx) error) error {
+	if s.pg {
+		return s.writePG(ctx, fn)
+	}
 	return s.inTx(ctx, func(q querier) error { return fn(&tx{s: s, q: q, write: true}) })
 }
 
 // inTx runs fn in a transaction: on PostgreSQL a database/sql transaction
-// at READ COMMITTED; on SQLite a savepoint inside a group commit on the
-// writer connection (see groupcommit.go). It commits when fn returns nil and rolls
+// at READ COMMITTED on the pool (migrations and tests only: Write has its
+// own, see pg.go); on SQLite a savepoint inside a group commit on the writer
+// connection (see groupcommit.go). It commits when fn returns nil and rolls
 // back otherwise, also when fn panics.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 	if !s.pg {

@@ -17,15 +17,26 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// scanner is a *sql.Row or *sql.Rows.
+// scanner is a row: *sql.Row, *sql.Rows, or pgx's.
 type scanner interface {
 	Scan(dest ...any) error
 }
 
+// rowSet is what query returns: *sql.Rows, or pgx's rows.
+type rowSet interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
 // tx implements hub.Tx over a transaction (Write) or the read pool (Read).
+// On PostgreSQL statements run on pg (pgx's API, see pg.go), except inside
+// inTx (migrations), which uses q as on SQLite.
 type tx struct {
 	s     *Store
 	q     querier
+	pg    pgRunner
 	write bool
 }
 
@@ -46,15 +57,28 @@ func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if !t.write {
 		return nil, errReadOnly
 	}
+	if t.pg != nil {
+		return t.pg.exec(ctx, t.bind(q), args)
+	}
 	return t.q.ExecContext(ctx, t.bind(q), args...)
 }
 
-func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) scanner {
+	if t.pg != nil {
+		return t.pg.queryRow(ctx, t.bind(q), args)
+	}
 	return t.q.QueryRowContext(ctx, t.bind(q), args...)
 }
 
-func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.q.QueryContext(ctx, t.bind(q), args...)
+func (t *tx) query(ctx context.Context, q string, args ...any) (rowSet, error) {
+	if t.pg != nil {
+		return t.pg.query(ctx, t.bind(q), args)
+	}
+	rows, err := t.q.QueryContext(ctx, t.bind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // execOne runs an UPDATE that must touch exactly one row: none is not_found.
@@ -71,6 +95,29 @@ func (t *tx) execOne(ctx context.Context, kind, q string, args ...any) error {
 		return hub.NotFound(kind)
 	}
 	return nil
+}
+
+// deferOne is execOne for an UPDATE whose failure the caller only passes
+// on. On PostgreSQL it goes out with the transaction's next statement or its
+// COMMIT, saving a round trip: its error (not_found when it touches no row)
+// then comes from that statement or from Write, and the transaction rolls
+// back. On SQLite it runs at once.
+func (t *tx) deferOne(ctx context.Context, kind, q string, args ...any) error {
+	if p, ok := t.pg.(*pgTx); ok && t.write {
+		p.later(pgWrite{kind: kind, q: t.bind(q), args: args, one: true})
+		return nil
+	}
+	return t.execOne(ctx, kind, q, args...)
+}
+
+// deferExec is deferOne for a statement that may touch any number of rows.
+func (t *tx) deferExec(ctx context.Context, kind, q string, args ...any) error {
+	if p, ok := t.pg.(*pgTx); ok && t.write {
+		p.later(pgWrite{kind: kind, q: t.bind(q), args: args})
+		return nil
+	}
+	_, err := t.exec(ctx, q, args...)
+	return mapErr(err, kind)
 }
 
 // insert runs an INSERT that may break a unique constraint. It leaves the
@@ -106,16 +153,16 @@ func (t *tx) guarded(ctx context.Context, kind string, run func() error) error {
 	if !t.s.pg {
 		return mapErr(run(), kind)
 	}
-	if _, err := t.q.ExecContext(ctx, "SAVEPOINT sqlstore_guard"); err != nil {
+	if _, err := t.exec(ctx, "SAVEPOINT sqlstore_guard"); err != nil {
 		return mapErr(err, kind)
 	}
 	if err := run(); err != nil {
-		if _, rerr := t.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT sqlstore_guard"); rerr != nil {
+		if _, rerr := t.exec(ctx, "ROLLBACK TO SAVEPOINT sqlstore_guard"); rerr != nil {
 			return mapErr(errors.Join(err, rerr), kind)
 		}
 		return mapErr(err, kind)
 	}
-	if _, err := t.q.ExecContext(ctx, "RELEASE SAVEPOINT sqlstore_guard"); err != nil {
+	if _, err := t.exec(ctx, "RELEASE SAVEPOINT sqlstore_guard"); err != nil {
 		return mapErr(err, kind)
 	}
 	return nil

@@ -64,10 +64,13 @@ func NewClient(opts Options) *http.Client {
 	}
 	d.net = net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: d.control}
 	tr := &http.Transport{
-		Proxy:                  nil, // never from the environment
-		DialContext:            d.dialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
+		Proxy:             nil, // never from the environment
+		DialContext:       d.dialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// Keep connections to a busy endpoint: the default of 2 idle per
+		// host made every burst of deliveries to one receiver redial it.
+		MaxIdleConnsPerHost:    16,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    timeout,
 		ExpectContinueTimeout:  time.Second,
