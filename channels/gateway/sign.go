@@ -1,25 +1,25 @@
 package gateway
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/7loc/hub/triggers/stdwebhooks"
 )
 
-// Header names of the signature scheme.
+// Header names of the signature scheme (Standard Webhooks).
 const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
+	HeaderID        = stdwebhooks.HeaderID
+	HeaderTimestamp = stdwebhooks.HeaderTimestamp
+	HeaderSignature = stdwebhooks.HeaderSignature
 )
 
 // Tolerance is how far a signed timestamp may be from the receiver's clock.
-const Tolerance = 5 * time.Minute
+const Tolerance = stdwebhooks.DefaultTolerance
 
 // SigningKey returns the HMAC key of a secret: the bytes after "whsec_"
 // base64-decoded for Standard Webhooks secrets, else the secret's bytes.
@@ -36,13 +36,7 @@ func SigningKey(secret string) ([]byte, error) {
 
 // Signature returns the webhook-signature value of a message.
 func Signature(key []byte, id string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write([]byte(strconv.FormatInt(ts, 10)))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return stdwebhooks.Signature(key, id, ts, body)
 }
 
 // Sign sets the three signature headers on h.
@@ -56,28 +50,22 @@ func Sign(h http.Header, key []byte, id string, at time.Time, body []byte) {
 // Errors of Verify.
 var (
 	ErrNoSignature  = errors.New("gateway: missing signature headers")
-	ErrStale        = errors.New("gateway: signature timestamp too old or in the future")
+	ErrStale        = errors.New("gateway: signature timestamp malformed, too old or in the future")
 	ErrBadSignature = errors.New("gateway: no valid signature")
 )
 
-// Verify checks the signature headers of a body against key at now.
+// Verify checks the signature headers of a body against key at now; several
+// space-separated signatures are accepted (secret rotation).
 func Verify(h http.Header, key []byte, body []byte, now time.Time) error {
-	id, tsv, sigs := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
-	if id == "" || tsv == "" || sigs == "" {
+	err := stdwebhooks.Verify(key, h, body, Tolerance, now)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, stdwebhooks.ErrMissingHeader):
 		return ErrNoSignature
-	}
-	ts, err := strconv.ParseInt(tsv, 10, 64)
-	if err != nil {
+	case errors.Is(err, stdwebhooks.ErrInvalidTimestamp):
+		return ErrStale
+	default:
 		return ErrBadSignature
 	}
-	if d := now.Sub(time.Unix(ts, 0)); d > Tolerance || d < -Tolerance {
-		return ErrStale
-	}
-	want := []byte(Signature(key, id, ts, body))
-	for _, sig := range strings.Fields(sigs) {
-		if hmac.Equal([]byte(sig), want) {
-			return nil
-		}
-	}
-	return ErrBadSignature
 }

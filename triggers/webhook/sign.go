@@ -1,9 +1,7 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/7loc/hub/triggers/stdwebhooks"
 )
 
 // SecretPrefix starts every signing secret made by NewSecret.
@@ -18,14 +18,14 @@ const SecretPrefix = "whsec_"
 
 // DefaultTolerance is how far a webhook-timestamp may be from the receiver's
 // clock, either way, before Verify rejects the message.
-const DefaultTolerance = 5 * time.Minute
+const DefaultTolerance = stdwebhooks.DefaultTolerance
 
 // Errors returned by Sign, Headers and Verify.
 var (
 	ErrInvalidSecret       = errors.New("webhook: invalid signing secret")
-	ErrMissingHeader       = errors.New("webhook: missing webhook-id, webhook-timestamp or webhook-signature header")
-	ErrInvalidTimestamp    = errors.New("webhook: timestamp is malformed or outside the tolerance")
-	ErrNoMatchingSignature = errors.New("webhook: no matching signature")
+	ErrMissingHeader       = stdwebhooks.ErrMissingHeader
+	ErrInvalidTimestamp    = stdwebhooks.ErrInvalidTimestamp
+	ErrNoMatchingSignature = stdwebhooks.ErrNoMatchingSignature
 )
 
 // NewSecret returns a new signing secret: "whsec_" followed by 32 random
@@ -45,7 +45,7 @@ func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "v1," + base64.StdEncoding.EncodeToString(mac(key, msgID, ts.Unix(), body)), nil
+	return stdwebhooks.Signature(key, msgID, ts.Unix(), body), nil
 }
 
 // Headers returns the headers of one delivery: webhook-id, webhook-timestamp,
@@ -68,9 +68,9 @@ func Headers(secrets []string, msgID string, ts time.Time, body []byte) (http.He
 		sigs[i] = sig
 	}
 	h := make(http.Header, 4)
-	h.Set("webhook-id", msgID)
-	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-	h.Set("webhook-signature", strings.Join(sigs, " "))
+	h.Set(stdwebhooks.HeaderID, msgID)
+	h.Set(stdwebhooks.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	h.Set(stdwebhooks.HeaderSignature, strings.Join(sigs, " "))
 	h.Set("Content-Type", "application/json")
 	return h, nil
 }
@@ -86,62 +86,14 @@ func Verify(secret string, header http.Header, body []byte, tolerance time.Durat
 	if err != nil {
 		return err
 	}
-	id, tsText, sigs := get(header, "webhook-id"), get(header, "webhook-timestamp"), get(header, "webhook-signature")
-	if id == "" || tsText == "" || sigs == "" {
-		return ErrMissingHeader
-	}
-	if tolerance <= 0 {
-		tolerance = DefaultTolerance
-	}
-	unix, err := strconv.ParseInt(tsText, 10, 64)
-	if err != nil {
-		return ErrInvalidTimestamp
-	}
-	if ts := time.Unix(unix, 0); now.Sub(ts) > tolerance || ts.Sub(now) > tolerance {
-		return fmt.Errorf("%w: %s is more than %s from now", ErrInvalidTimestamp, tsText, tolerance)
-	}
-	want := mac(key, id, unix, body)
-	for _, s := range strings.Fields(sigs) {
-		sig, ok := strings.CutPrefix(s, "v1,")
-		if !ok {
-			continue // another scheme (v1a, ...) that we do not use
-		}
-		got, err := base64.StdEncoding.DecodeString(sig)
-		if err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return ErrNoMatchingSignature
+	return stdwebhooks.Verify(key, header, body, tolerance, now)
 }
 
-// get is header.Get that also finds keys not in canonical form, as in a
-// Header built by hand from another framework's header map.
-func get(header http.Header, key string) string {
-	if v := header.Get(key); v != "" {
-		return v
-	}
-	for k, v := range header {
-		if strings.EqualFold(k, key) && len(v) > 0 {
-			return v[0]
-		}
-	}
-	return ""
-}
-
+// decodeSecret turns a whsec_ secret (the prefix is optional) into its key.
 func decodeSecret(secret string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, SecretPrefix))
 	if err != nil || len(key) == 0 {
 		return nil, ErrInvalidSecret
 	}
 	return key, nil
-}
-
-func mac(key []byte, msgID string, unix int64, body []byte) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(msgID))
-	h.Write([]byte{'.'})
-	h.Write(strconv.AppendInt(nil, unix, 10))
-	h.Write([]byte{'.'})
-	h.Write(body)
-	return h.Sum(nil)
 }
