@@ -181,19 +181,17 @@ func passRequest(c *gin.Context) hub.PassRequest {
 		AuthToken: token}
 }
 
-// passFail answers the web service's way: a status and no body.
+// passFail answers the web service's way: the status of the error (from
+// the one table, statusOf), no body; Apple's protocol says 400, not 422, for
+// a request it cannot use.
 func (s *server) passFail(c *gin.Context, err error) {
-	status := http.StatusInternalServerError
-	switch hub.ErrorCode(err) {
-	case hub.EUnauthorized:
-		status = http.StatusUnauthorized
-	case hub.ENotFound:
-		status = http.StatusNotFound
-	case hub.EValidation, hub.EInvalidJSON:
+	code := hub.ErrorCode(err)
+	status, ok := statusOf[code]
+	if code == hub.EValidation {
 		status = http.StatusBadRequest
-	case hub.EUnavailable:
-		status = http.StatusServiceUnavailable
-	default:
+	}
+	if !ok || status == http.StatusInternalServerError {
+		status = http.StatusInternalServerError
 		s.log.ErrorContext(c.Request.Context(), "pass web service failed", "path", c.FullPath(), "err", err)
 	}
 	c.Status(status)
