@@ -184,33 +184,19 @@ func snapshotArgs(args []any) []any {
 	for i, a := range args {
 		switch v := a.(type) {
 		case *string:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case *int:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case *int64:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case *int32:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case *bool:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case *float64:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case *time.Time:
-			if v != nil {
-				a = *v
-			}
+			a = deref(v, a)
 		case []byte:
 			if v != nil {
 				a = append([]byte(nil), v...)
@@ -219,6 +205,15 @@ func snapshotArgs(args []any) []any {
 		out[i] = a
 	}
 	return out
+}
+
+// deref returns the value behind p, or orig (a typed nil, which is NULL)
+// when p is nil.
+func deref[T any](p *T, orig any) any {
+	if p == nil {
+		return orig
+	}
+	return *p
 }
 
 // direct reports whether a statement can go out alone: the transaction has
