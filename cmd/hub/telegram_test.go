@@ -90,12 +90,31 @@ func TestTelegramLinkSendBlockStop(t *testing.T) {
 	}
 }
 
-func TestTelegramLinkTokenExpires(t *testing.T) {
+// telegramApp is a channel app whose Telegram API is a fake with bot
+// "123456:tok" (@cafe_bot).
+func telegramApp(t *testing.T) (*telegramfake.Server, *channelApp) {
+	t.Helper()
 	fake := telegramfake.New()
 	t.Cleanup(fake.Close)
 	fake.AddBot("123456:tok", "cafe_bot")
-	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
-	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "webhook_secret": "s"}, nil)
+	return fake, newChannelApp(t, providerURLs{Telegram: fake.URL})
+}
+
+// configureTelegram stores the bot's channel configuration with extra fields.
+func (c *channelApp) configureTelegram(extra map[string]any) {
+	c.t.Helper()
+	body := map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	if st := c.call("PUT", "/v1/channels/telegram", body, nil); st != 200 {
+		c.t.Fatalf("PUT telegram: %d", st)
+	}
+}
+
+func TestTelegramLinkTokenExpires(t *testing.T) {
+	_, c := telegramApp(t)
+	c.configureTelegram(map[string]any{"webhook_secret": "s"})
 	cust := c.customer("ann@example.com", nil)
 	var link hub.Link
 	c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link)
@@ -126,11 +145,8 @@ func newServiceAt(t *testing.T, c *channelApp, at time.Time) *hub.Service {
 }
 
 func TestTelegramLongPollingLinks(t *testing.T) {
-	fake := telegramfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddBot("123456:tok", "cafe_bot")
-	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
-	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "mode": "polling"}, nil)
+	fake, c := telegramApp(t)
+	c.configureTelegram(map[string]any{"mode": "polling"})
 	cust := c.customer("ann@example.com", nil)
 	var link hub.Link
 	c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link)
@@ -151,10 +167,7 @@ func TestTelegramLongPollingLinks(t *testing.T) {
 }
 
 func TestCardPageConnectsTelegram(t *testing.T) {
-	fake := telegramfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddBot("123456:tok", "cafe_bot")
-	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
+	_, c := telegramApp(t)
 	var card hub.Card
 	c.call("POST", "/v1/cards", map[string]any{"template_id": c.tpl, "customer": map[string]any{"email": "ann@example.com"}}, &card)
 	pageURL := c.api.URL + strings.TrimPrefix(card.PageURL, "https://hub.test")
@@ -172,7 +185,7 @@ func TestCardPageConnectsTelegram(t *testing.T) {
 	if _, page := get(pageURL); strings.Contains(page, "/link/telegram") {
 		t.Fatal("the page offers Telegram before the business configured it")
 	}
-	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "webhook_secret": "s"}, nil)
+	c.configureTelegram(map[string]any{"webhook_secret": "s"})
 	_, page := get(pageURL)
 	i := strings.Index(page, "/c/"+card.ID+"/link/telegram?t=")
 	if i < 0 {
@@ -199,11 +212,8 @@ func TestCardPageConnectsTelegram(t *testing.T) {
 }
 
 func TestTelegramRateLimitTimeoutAndDownThroughTheWorker(t *testing.T) {
-	fake := telegramfake.New()
-	t.Cleanup(fake.Close)
-	fake.AddBot("123456:tok", "cafe_bot")
-	c := newChannelApp(t, providerURLs{Telegram: fake.URL})
-	c.call("PUT", "/v1/channels/telegram", map[string]any{"bot_token": "123456:tok", "bot_username": "cafe_bot", "webhook_secret": "s"}, nil)
+	fake, c := telegramApp(t)
+	c.configureTelegram(map[string]any{"webhook_secret": "s"})
 	cust := c.customer("ann@example.com", nil)
 	var link hub.Link
 	c.call("POST", "/v1/customers/"+cust+"/links/telegram", nil, &link)
