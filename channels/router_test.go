@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/7loc/hub/channels"
+	"github.com/7loc/hub/channels/telegram"
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
@@ -83,7 +84,14 @@ type env struct {
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	ctx := context.Background()
-	svc, err := hub.NewService(hub.Config{Store: st, SecretKey: make([]byte, 32), PublicURL: "https://hub.test"})
+	svc, err := hub.NewService(hub.Config{Store: st, SecretKey: make([]byte, 32), PublicURL: "https://hub.test",
+		LinkURL: func(cfg *hub.ChannelConfig, token string) string {
+			s, err := telegram.New(cfg, telegram.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.LinkURL(token)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

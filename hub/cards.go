@@ -508,7 +508,7 @@ func (s *Service) OpenCardPage(ctx context.Context, cardID, token string) (*Card
 				if err != nil {
 					return err
 				}
-				if cfg != nil && linkURL(cfg, "x") != "" {
+				if cfg != nil && s.deepLink(cfg, "x") != "" {
 					pg.Links = append(pg.Links, CardPageLink{Channel: ch,
 						URL: "/c/" + card.ID + "/link/" + ch + "?t=" + url.QueryEscape(token)})
 				}

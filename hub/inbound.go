@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"net/url"
 	"time"
 )
 
@@ -227,24 +226,13 @@ func (s *Service) CreateLink(ctx context.Context, businessID, customerID, channe
 			return Errorf(EConflict, "the %s channel is not configured for this business", channel)
 		}
 		l = &Link{Channel: channel, Token: token, ExpiresAt: now.Add(s.linkTTL)}
-		if u := linkURL(cfg, token); u != "" {
+		if u := s.deepLink(cfg, token); u != "" {
 			l.URL = &u
 		}
 		return tx.CreateLinkToken(ctx, &LinkToken{Hash: hashLinkToken(token), BusinessID: businessID,
 			CustomerID: customerID, Channel: channel, CreatedAt: now, ExpiresAt: l.ExpiresAt})
 	})
 	return l, err
-}
-
-// linkURL builds the deep link that carries a token into a messenger.
-func linkURL(cfg *ChannelConfig, token string) string {
-	switch cfg.Provider {
-	case ChannelTelegram:
-		return "https://t.me/" + url.PathEscape(cfg.Get("bot_username")) + "?start=" + token
-	case ChannelViber:
-		return "viber://pa?chatURI=" + url.QueryEscape(cfg.Get("uri")) + "&context=" + token
-	}
-	return ""
 }
 
 // CardPageLink issues a one-time link for the customer of a card, for the
@@ -278,4 +266,13 @@ func (s *Service) CardPageLink(ctx context.Context, cardID, pageToken, channel s
 		return "", NotFound("link")
 	}
 	return *l.URL, nil
+}
+
+// deepLink is the messenger's link carrying a token, from the provider
+// package (Config.LinkURL); "" when there is none.
+func (s *Service) deepLink(cfg *ChannelConfig, token string) string {
+	if s.linkURL == nil {
+		return ""
+	}
+	return s.linkURL(cfg, token)
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// message is shown to the caller and must not contain secrets. Nil
 	// stores any configuration with the required fields.
 	CheckChannel func(cfg *ChannelConfig) error
+	// LinkURL builds a messenger's deep link carrying a link token
+	// (https://t.me/<bot>?start=…); the provider packages know the schemes.
+	// Nil, or "" for a configuration, means links carry only the token.
+	LinkURL func(cfg *ChannelConfig, token string) string
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -87,6 +91,7 @@ type Service struct {
 	inbound  InboundDecoder
 	linkTTL  time.Duration
 	check    func(*ChannelConfig) error
+	linkURL  func(*ChannelConfig, string) string
 }
 
 type cachedPrincipal struct {
@@ -119,6 +124,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.box = box
 	}
 	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
+	s.linkURL = cfg.LinkURL
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

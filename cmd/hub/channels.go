@@ -81,6 +81,23 @@ func (p *providers) check(cfg *hub.ChannelConfig) error {
 	return err
 }
 
+// linkURL is the provider's deep link for a link token: Telegram's and
+// Viber's senders know theirs; the gateway builds its own from the token.
+func (p *providers) linkURL(cfg *hub.ChannelConfig, token string) string {
+	f, ok := p.factories()[cfg.Provider]
+	if !ok {
+		return ""
+	}
+	s, err := f(cfg)
+	if err != nil {
+		return ""
+	}
+	if l, ok := s.(interface{ LinkURL(token string) string }); ok {
+		return l.LinkURL(token)
+	}
+	return ""
+}
+
 // Decode implements hub.InboundDecoder: it builds the provider's sender
 // for the configuration and lets it verify and decode the call.
 func (p *providers) Decode(cfg *hub.ChannelConfig, req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error) {
