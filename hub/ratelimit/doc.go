@@ -1,4 +1,9 @@
 // Package ratelimit limits requests per API key with a GCRA (generic cell rate
 // algorithm) token bucket kept in Redis through go-redis/redis_rate, so every
-// API replica shares one budget per key.
+// API replica shares one budget per key. A key busy in a process costs one
+// Redis call per batch of tokens (sized to about 50 ms of its traffic, at
+// most a tenth of the burst) instead of one per request; see Limiter.
+//
+// Shared is the limiter of the channel senders: GCRA reservations in Redis
+// per provider budget, and pauses a provider asked for.
 package ratelimit
