@@ -71,6 +71,12 @@ type Tx interface {
 
 	// CreateVoucher fails with a conflict when the business has the redeem code.
 	CreateVoucher(ctx context.Context, v *Voucher) error
+	// CreateDrawnVoucher stores a voucher whose redeem code was drawn at
+	// random. A code the business already has is a conflict, either at once
+	// (the caller draws again) or, where the store sends the insert with the
+	// commit to save a round trip, at commit: Write then runs the whole
+	// function again, which draws again.
+	CreateDrawnVoucher(ctx context.Context, v *Voucher) error
 	Voucher(ctx context.Context, businessID, id string, forUpdate bool) (*Voucher, error)
 	VoucherByCode(ctx context.Context, businessID, code string, forUpdate bool) (*Voucher, error)
 	Vouchers(ctx context.Context, f VoucherFilter) ([]*Voucher, error)

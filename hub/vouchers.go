@@ -170,13 +170,9 @@ func (s *Service) createVoucher(ctx context.Context, tx Tx, v *Voucher, explicit
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		// Look before inserting: a failed insert would abort a PostgreSQL transaction.
 		v.RedeemCode = NewRedeemCode()
-		_, err := tx.VoucherByCode(ctx, v.BusinessID, v.RedeemCode, false)
-		if ErrorCode(err) == ENotFound {
-			return tx.CreateVoucher(ctx, v)
-		}
-		if err != nil {
+		err := tx.CreateDrawnVoucher(ctx, v)
+		if ErrorCode(err) != EConflict {
 			return err
 		}
 		if attempt == 10 {

@@ -138,8 +138,13 @@ func unavailable(err error) bool {
 }
 
 // retryable reports whether a PostgreSQL transaction failed on a
-// serialization failure or deadlock and may succeed when run again.
+// serialization failure, a deadlock or a taken drawn value, and may succeed
+// when run again.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	return errors.Is(err, errRedraw) || errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
+
+// errRedraw marks the failure of a deferred insert whose randomly drawn
+// value (a redeem code) was taken: running the transaction again draws anew.
+var errRedraw = errors.New("sqlstore: a drawn value is taken")

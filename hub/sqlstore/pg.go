@@ -146,6 +146,9 @@ type pgWrite struct {
 	// one: the statement is wrapped so that touching no row fails it with
 	// division_by_zero, which becomes not_found (kind).
 	one bool
+	// redraw: a unique violation means a value drawn at random was taken;
+	// the transaction fails with errRedraw, which Write retries.
+	redraw bool
 }
 
 // pgTx is a PostgreSQL write transaction on one connection of the pool.
@@ -251,6 +254,9 @@ func (p *pgTx) send(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error)
 			var pe *pgconn.PgError
 			if w.one && errors.As(err, &pe) && pe.Code == "22012" {
 				return br, p.fail(hub.NotFound(w.kind), w.kind)
+			}
+			if w.redraw && errors.As(err, &pe) && pe.Code == "23505" {
+				return br, p.fail(fmt.Errorf("%w: %w", errRedraw, err), w.kind)
 			}
 			return br, p.fail(err, w.kind)
 		}

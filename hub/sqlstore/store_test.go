@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1029,5 +1030,95 @@ func TestDeadlockRetried(t *testing.T) {
 			}
 		}
 		return nil
+	})
+}
+
+// TestDrawnVoucherCodeTakenIsDrawnAgain: a voucher whose drawn code the
+// business already has ends up with a fresh code, nothing else changes, and
+// the card update in the same transaction is not lost or doubled: SQLite
+// refuses the insert at once (the caller draws again), PostgreSQL at commit
+// (Write runs the whole function again). A code taken on every draw ends in
+// a conflict that changes nothing.
+func TestDrawnVoucherCodeTakenIsDrawnAgain(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		w := newWorld(t, s)
+		ctx := context.Background()
+		taken := w.voucher.RedeemCode
+		draw := func(codes func(int) string) (runs, draws int, err error) {
+			err = s.Write(ctx, func(tx hub.Tx) error {
+				runs++
+				c, err := tx.Card(ctx, w.biz.ID, w.card.ID, true)
+				if err != nil {
+					return err
+				}
+				c.StampsTotal++
+				if err := tx.UpdateCard(ctx, c); err != nil {
+					return err
+				}
+				v := &hub.Voucher{ID: hub.NewID("v"), BusinessID: w.biz.ID, Type: "voucher", Title: "Drawn",
+					Status: "issued", CustomerID: w.customer.ID, CreatedAt: t0}
+				for {
+					v.RedeemCode = codes(draws)
+					draws++
+					err := tx.CreateDrawnVoucher(ctx, v)
+					if hub.ErrorCode(err) != hub.EConflict || draws > 20 {
+						return err
+					}
+				}
+			})
+			return runs, draws, err
+		}
+		stamps := func() int {
+			t.Helper()
+			var n int
+			read(t, s, func(tx hub.Tx) error {
+				c, err := tx.Card(ctx, w.biz.ID, w.card.ID, false)
+				if err == nil {
+					n = c.StampsTotal
+				}
+				return err
+			})
+			return n
+		}
+		codesOf := func() []string {
+			t.Helper()
+			var got []string
+			read(t, s, func(tx hub.Tx) error {
+				vs, err := tx.Vouchers(ctx, hub.VoucherFilter{BusinessID: w.biz.ID})
+				for _, v := range vs {
+					got = append(got, v.RedeemCode)
+				}
+				return err
+			})
+			slices.Sort(got)
+			return got
+		}
+		before := stamps()
+
+		runs, draws, err := draw(func(i int) string {
+			if i == 0 {
+				return taken
+			}
+			return "FRESH123"
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if draws != 2 || (s.Dialect() == "postgres") != (runs == 2) {
+			t.Errorf("%s: %d runs and %d draws; want 2 draws, in 2 runs on postgres and 1 on sqlite", s.Dialect(), runs, draws)
+		}
+		want := []string{"FRESH123", taken}
+		slices.Sort(want)
+		diff(t, "codes", want, codesOf())
+		if got := stamps(); got != before+1 {
+			t.Errorf("stamps_total = %d, want %d", got, before+1)
+		}
+
+		_, _, err = draw(func(int) string { return taken })
+		wantCode(t, err, hub.EConflict)
+		diff(t, "codes after the conflict", want, codesOf())
+		if got := stamps(); got != before+1 {
+			t.Errorf("after the conflict stamps_total = %d, want %d", got, before+1)
+		}
 	})
 }

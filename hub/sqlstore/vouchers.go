@@ -20,20 +20,46 @@ func scanVoucher(r scanner) (*hub.Voucher, error) {
 	return &v, err
 }
 
+const insertVoucher = "INSERT INTO vouchers (id, business_id, type, template_id, title, description, redeem_code," +
+	" redeem_code_formats, status, customer_id, card_id, goal_index, expires_at, redeemed_at," +
+	" redeemed_via, location_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+func (t *tx) voucherArgs(v *hub.Voucher) ([]any, error) {
+	formats, err := jsonArg(v.RedeemCodeFormats)
+	if err != nil {
+		return nil, err
+	}
+	return []any{v.ID, v.BusinessID, v.Type, v.TemplateID, v.Title, v.Description, v.RedeemCode, formats, v.Status,
+		v.CustomerID, v.CardID, v.GoalIndex, t.ntm(v.ExpiresAt), t.ntm(v.RedeemedAt), v.RedeemedVia,
+		v.LocationID, t.tm(v.CreatedAt)}, nil
+}
+
 // CreateVoucher implements hub.Tx; a redeem code the business already has
 // is a conflict.
 func (t *tx) CreateVoucher(ctx context.Context, v *hub.Voucher) error {
-	formats, err := jsonArg(v.RedeemCodeFormats)
+	args, err := t.voucherArgs(v)
 	if err != nil {
 		return err
 	}
-	return t.insert(ctx, "voucher",
-		"INSERT INTO vouchers (id, business_id, type, template_id, title, description, redeem_code,"+
-			" redeem_code_formats, status, customer_id, card_id, goal_index, expires_at, redeemed_at,"+
-			" redeemed_via, location_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		v.ID, v.BusinessID, v.Type, v.TemplateID, v.Title, v.Description, v.RedeemCode, formats, v.Status,
-		v.CustomerID, v.CardID, v.GoalIndex, t.ntm(v.ExpiresAt), t.ntm(v.RedeemedAt), v.RedeemedVia,
-		v.LocationID, t.tm(v.CreatedAt))
+	return t.insert(ctx, "voucher", insertVoucher, args...)
+}
+
+// CreateDrawnVoucher implements hub.Tx. On SQLite it is CreateVoucher. On
+// PostgreSQL the insert goes out with the next statement or COMMIT (no round
+// trip of its own, where looking the code up first and inserting cost two);
+// a code that turns out to be taken fails the transaction with a conflict
+// that Write retries from the start, drawing a new code (errRedraw).
+func (t *tx) CreateDrawnVoucher(ctx context.Context, v *hub.Voucher) error {
+	p, ok := t.pg.(*pgTx)
+	if !ok || !t.write {
+		return t.CreateVoucher(ctx, v)
+	}
+	args, err := t.voucherArgs(v)
+	if err != nil {
+		return err
+	}
+	p.later(pgWrite{kind: "voucher", q: t.bind(insertVoucher), args: args, redraw: true})
+	return nil
 }
 
 // Voucher implements hub.Tx; forUpdate locks the voucher row until the
