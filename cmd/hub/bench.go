@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -194,8 +194,7 @@ func measure(ctx context.Context, name string, h http.Handler, o benchOptions, p
 	srv := &http.Server{Handler: h, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2}, Timeout: 10 * time.Second}
+	addr := ln.Addr().String()
 
 	run := func(d time.Duration, record bool) ([]time.Duration, int, time.Duration) {
 		var mu sync.Mutex
@@ -211,21 +210,14 @@ func measure(ctx context.Context, name string, h http.Handler, o benchOptions, p
 				lat := make([]time.Duration, 0, 4096)
 				bad := 0
 				body := []byte(`{"count":1}`)
+				client := &benchClient{addr: addr}
+				defer client.close()
 				for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 					path, key := target(c*1_000_000 + i)
-					req, _ := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-					if key != "" {
-						req.Header.Set("Authorization", "Bearer "+key)
-					}
 					t0 := time.Now()
-					res, err := client.Do(req)
-					if err == nil {
-						_, _ = io.Copy(io.Discard, res.Body)
-						res.Body.Close()
-						if res.StatusCode != 200 {
-							err = fmt.Errorf("status %d", res.StatusCode)
-						}
+					status, err := client.post(path, key, body)
+					if err == nil && status != 200 {
+						err = fmt.Errorf("status %d", status)
 					}
 					lat = append(lat, time.Since(t0))
 					if err != nil {
@@ -336,4 +328,66 @@ func benchApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, func(),
 			a.queues.Maintenance, cfg.QueuePrefix+":raw").Err()
 	})
 	return a, cleanup, nil
+}
+
+// benchClient is one load-generating client: a keep-alive HTTP/1.1
+// connection that writes each request and reads its response in the calling
+// goroutine, the way wrk does. net/http's client hands every request to a
+// write and a read goroutine per connection; on two cores shared with the
+// server and the database those handoffs cost the load generator about twice
+// the CPU, which the server's measurement would pay for.
+type benchClient struct {
+	addr string
+	conn net.Conn
+	r    *bufio.Reader
+	buf  []byte
+}
+
+// post sends a JSON POST and returns the response status; the body is read
+// and dropped. A broken or closed connection is dialled again on the next
+// call.
+func (c *benchClient) post(path, key string, body []byte) (int, error) {
+	if c.conn == nil {
+		conn, err := net.Dial("tcp", c.addr)
+		if err != nil {
+			return 0, err
+		}
+		c.conn, c.r = conn, bufio.NewReader(conn)
+	}
+	c.buf = append(c.buf[:0], "POST "...)
+	c.buf = append(c.buf, path...)
+	c.buf = append(c.buf, " HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: "...)
+	c.buf = strconv.AppendInt(c.buf, int64(len(body)), 10)
+	if key != "" {
+		c.buf = append(c.buf, "\r\nAuthorization: Bearer "...)
+		c.buf = append(c.buf, key...)
+	}
+	c.buf = append(c.buf, "\r\n\r\n"...)
+	c.buf = append(c.buf, body...)
+	if err := c.conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		c.close()
+		return 0, err
+	}
+	if _, err := c.conn.Write(c.buf); err != nil {
+		c.close()
+		return 0, err
+	}
+	res, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		c.close()
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil || res.Close {
+		c.close()
+	}
+	return res.StatusCode, err
+}
+
+func (c *benchClient) close() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
 }
