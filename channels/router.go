@@ -226,8 +226,19 @@ func (r *Router) sender(cfg *hub.ChannelConfig) (Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.senders.Store(key, cachedSender{version: cfg.UpdatedAt, sender: s})
+	if old, loaded := r.senders.Swap(key, cachedSender{version: cfg.UpdatedAt, sender: s}); loaded {
+		closeSender(old.(cachedSender).sender, s)
+	}
 	return s, nil
+}
+
+// closeSender releases what a replaced sender holds (the APNs client's idle
+// HTTP/2 connections) when it has a Close method. Close must leave calls in
+// flight alone: a worker may still be sending through the old sender.
+func closeSender(old, replacement Sender) {
+	if c, ok := old.(interface{ Close() }); ok && old != replacement {
+		c.Close()
+	}
 }
 
 // RetryIn is how long the queue should wait before the next run (zero: its

@@ -369,3 +369,57 @@ func TestLimitRefusalGoesBackToTheQueue(t *testing.T) {
 		}
 	})
 }
+
+// closingSender is a fakeSender that records Close.
+type closingSender struct {
+	fakeSender
+	closed int
+}
+
+func (c *closingSender) Close() { c.closed++ }
+
+func TestChangedConfigurationClosesTheReplacedSender(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		var built []*closingSender
+		e.router = channels.NewRouter(channels.Config{Ledger: e.svc, Limiter: e.limiter, Factories: map[string]channels.Factory{
+			hub.ChannelTelegram: func(*hub.ChannelConfig) (channels.Sender, error) {
+				s := &closingSender{}
+				built = append(built, s)
+				return s, nil
+			},
+		}})
+		deliver := func(source string) {
+			t.Helper()
+			if err := e.router.Deliver(e.ctx, e.queue(source), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		closed := func() []int {
+			out := make([]int, len(built))
+			for i, s := range built {
+				out[i] = s.closed
+			}
+			return out
+		}
+
+		deliver("campaign:1")
+		deliver("campaign:2")
+		if diff := cmp.Diff([]int{0}, closed()); diff != "" {
+			t.Fatalf("one configuration, one sender, none closed (-want +got):\n%s", diff)
+		}
+		time.Sleep(5 * time.Millisecond) // a new updated_at
+		if _, err := e.svc.PutChannelConfig(e.ctx, e.biz, hub.ChannelTelegram, map[string]any{"bot_token": "123:xyz", "bot_username": "cafe_bot"}); err != nil {
+			t.Fatal(err)
+		}
+		deliver("campaign:3")
+		deliver("campaign:4")
+		if diff := cmp.Diff([]int{1, 0}, closed()); diff != "" {
+			t.Fatalf("a changed configuration builds a new sender and closes the old one once (-want +got):\n%s", diff)
+		}
+		if n := built[1].calls(); n != 2 {
+			t.Errorf("the new sender sent %d messages, want 2", n)
+		}
+	})
+}
