@@ -423,3 +423,45 @@ func TestChangedConfigurationClosesTheReplacedSender(t *testing.T) {
 		}
 	})
 }
+
+func TestStatusFindsItsDeliveryByDeliveryID(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		k := e.queue("campaign:1")
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		other, err := e.svc.EnsureKey(e.ctx, "Other shop", "bob", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherPr, err := e.svc.Authenticate(e.ctx, other.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct {
+			name     string
+			business string
+			in       hub.Inbound
+			want     string
+		}{
+			{"by delivery id alone", e.biz, hub.Inbound{DeliveryID: k.ID, Status: hub.ProviderDelivered}, hub.ProviderDelivered},
+			{"unknown delivery id falls back to the message id", e.biz,
+				hub.Inbound{DeliveryID: "dlv_unknown", ProviderMessageID: "pm-" + k.ID, Status: hub.ProviderRead}, hub.ProviderRead},
+			{"another business's callback changes nothing", otherPr.Business.ID,
+				hub.Inbound{DeliveryID: k.ID, Status: hub.ProviderFailed}, hub.ProviderRead},
+			{"unknown delivery id without a message id changes nothing", e.biz,
+				hub.Inbound{DeliveryID: "dlv_unknown", Status: hub.ProviderFailed}, hub.ProviderRead},
+		}
+		for _, s := range steps {
+			s.in.Type, s.in.Channel = hub.InboundStatus, hub.ChannelTelegram
+			if err := e.svc.ApplyInbound(e.ctx, s.business, []hub.Inbound{s.in}); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if d := e.status(k); d.ProviderStatus != s.want || d.Status != hub.DeliverySent {
+				t.Errorf("%s: delivery %s/%s, want sent/%s", s.name, d.Status, d.ProviderStatus, s.want)
+			}
+		}
+	})
+}

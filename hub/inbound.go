@@ -118,12 +118,28 @@ func (s *Service) applyInbound(ctx context.Context, tx Tx, businessID string, in
 	return nil
 }
 
+// statusDelivery finds the delivery a status names: by the hub's delivery
+// id when the provider echoes it, else by the provider's message id. Both
+// are looked up within the business.
+func statusDelivery(ctx context.Context, tx Tx, businessID string, in Inbound) (*Delivery, error) {
+	if in.DeliveryID != "" {
+		d, err := tx.Delivery(ctx, businessID, in.DeliveryID, true)
+		if err == nil || ErrorCode(err) != ENotFound || in.ProviderMessageID == "" {
+			return d, err
+		}
+	}
+	if in.ProviderMessageID == "" {
+		return nil, NotFound("delivery")
+	}
+	return tx.DeliveryByProviderMessageID(ctx, businessID, in.ProviderMessageID)
+}
+
 // statusRank orders provider statuses so a late "delivered" never
 // overwrites "read".
 var statusRank = map[string]int{ProviderSent: 1, ProviderDelivered: 2, ProviderRead: 3, ProviderFailed: 4}
 
 func (s *Service) applyStatus(ctx context.Context, tx Tx, businessID string, in Inbound, now time.Time) error {
-	d, err := tx.DeliveryByProviderMessageID(ctx, businessID, in.ProviderMessageID)
+	d, err := statusDelivery(ctx, tx, businessID, in)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
 			return nil

@@ -80,11 +80,8 @@ func (s *Sender) inbound(ev Event) (*hub.Inbound, error) {
 	switch ev.Type {
 	case "status":
 		in.Type = hub.InboundStatus
-		in.ProviderMessageID = ev.MessageID
-		if in.ProviderMessageID == "" {
-			in.ProviderMessageID = ev.DeliveryID
-		}
-		if in.ProviderMessageID == "" {
+		in.ProviderMessageID, in.DeliveryID = ev.MessageID, ev.DeliveryID
+		if in.ProviderMessageID == "" && in.DeliveryID == "" {
 			return nil, hub.Errorf(hub.EValidation, "gateway: a status event needs message_id or delivery_id")
 		}
 		if !slices.Contains(statuses, ev.Status) {

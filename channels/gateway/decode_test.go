@@ -41,11 +41,11 @@ func TestDecodeEvents(t *testing.T) {
 	}{
 		{"status", gatewayfake.Event{Type: "status", Channel: "viber", MessageID: "gw_1", DeliveryID: "dlv_1",
 			Status: "delivered", At: at},
-			[]hub.Inbound{{Type: hub.InboundStatus, Channel: "viber", ProviderMessageID: "gw_1",
+			[]hub.Inbound{{Type: hub.InboundStatus, Channel: "viber", ProviderMessageID: "gw_1", DeliveryID: "dlv_1",
 				Status: hub.ProviderDelivered, At: atT}}},
 		{"failed status without message id", gatewayfake.Event{Type: "status", DeliveryID: "dlv_1", Status: "failed",
 			Reason: "blocked"},
-			[]hub.Inbound{{Type: hub.InboundStatus, ProviderMessageID: "dlv_1", Status: hub.ProviderFailed,
+			[]hub.Inbound{{Type: hub.InboundStatus, DeliveryID: "dlv_1", Status: hub.ProviderFailed,
 				Reason: "blocked", At: now}}},
 		{"link", gatewayfake.Event{Type: "link", Channel: "telegram", Address: "123456789", Token: "lnk_abc",
 			Name: "Olena", At: at},

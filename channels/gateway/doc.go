@@ -70,9 +70,10 @@
 //
 // "at" is RFC 3339 (absent: now). Inbound.Channel is the body's channel, which
 // must be whatsapp, telegram or viber when given (required except for status).
-// A status event's ProviderMessageID is message_id (delivery_id when
-// message_id is empty). Unknown event types are acknowledged and ignored, so
-// a newer gateway does not make the hub fail its calls.
+// A status event names its delivery by delivery_id (the hub's id, sent as
+// "id" with the message) and, as a fallback, by message_id. Unknown event
+// types are acknowledged and ignored, so a newer gateway does not make the
+// hub fail its calls.
 //
 // # Limits
 //
