@@ -220,8 +220,8 @@ type Inbound struct {
 	// back (the messenger gateway). When set it names the delivery, and
 	// ProviderMessageID is only a fallback.
 	DeliveryID string
-	Status            string
-	Reason            string
+	Status     string
+	Reason     string
 	// Name is the customer's display name at the provider, when given.
 	Name string
 	At   time.Time
