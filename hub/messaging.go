@@ -216,12 +216,12 @@ type Inbound struct {
 	// ProviderMessageID and Status describe a message's state (InboundStatus);
 	// Reason explains a failure.
 	ProviderMessageID string
+	Status            string
+	Reason            string
 	// DeliveryID is the hub's own delivery id, for providers that echo it
 	// back (the messenger gateway). When set it names the delivery, and
 	// ProviderMessageID is only a fallback.
 	DeliveryID string
-	Status     string
-	Reason     string
 	// Name is the customer's display name at the provider, when given.
 	Name string
 	At   time.Time
