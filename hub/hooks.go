@@ -389,13 +389,11 @@ func (s *Service) RecordDelivery(ctx context.Context, a *DeliveryAttempt, gone b
 	return retryable, err
 }
 
-// PurgeDeliveryAttempts deletes delivery attempts older than maxAge.
+// PurgeDeliveryAttempts deletes delivery attempts older than maxAge, in
+// batches (see purge).
 func (s *Service) PurgeDeliveryAttempts(ctx context.Context, maxAge time.Duration) (int64, error) {
-	var n int64
-	err := s.store.Write(ctx, func(tx Tx) error {
-		var err error
-		n, err = tx.PurgeDeliveryAttempts(ctx, s.clock().Add(-maxAge))
-		return err
+	before := s.clock().Add(-maxAge)
+	return s.purge(ctx, func(tx Tx, limit int) (int64, error) {
+		return tx.PurgeDeliveryAttempts(ctx, before, limit)
 	})
-	return n, err
 }

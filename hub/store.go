@@ -115,8 +115,9 @@ type Tx interface {
 	DeliveryAttempts(ctx context.Context, businessID, hookID string, page Page) ([]*DeliveryAttempt, error)
 	// Delivered reports whether the event has a successful attempt to the hook.
 	Delivered(ctx context.Context, hookID, eventID string) (bool, error)
-	// PurgeDeliveryAttempts deletes attempts made before t and returns how many.
-	PurgeDeliveryAttempts(ctx context.Context, t time.Time) (int64, error)
+	// PurgeDeliveryAttempts deletes at most limit attempts made before t,
+	// oldest first, and returns how many.
+	PurgeDeliveryAttempts(ctx context.Context, t time.Time, limit int) (int64, error)
 
 	MessagingTx
 	PassTx
@@ -127,8 +128,9 @@ type Tx interface {
 	// CompleteIdempotencyKey stores the response of a claimed key.
 	CompleteIdempotencyKey(ctx context.Context, r *IdempotencyRecord) error
 	ReleaseIdempotencyKey(ctx context.Context, businessID, key string) error
-	// PurgeIdempotencyKeys deletes records created before t and returns how many.
-	PurgeIdempotencyKeys(ctx context.Context, t time.Time) (int64, error)
+	// PurgeIdempotencyKeys deletes at most limit records created before t,
+	// oldest first, and returns how many.
+	PurgeIdempotencyKeys(ctx context.Context, t time.Time, limit int) (int64, error)
 }
 
 // CustomerFilter selects customers of a business.

@@ -162,10 +162,12 @@ func (t *tx) Delivered(ctx context.Context, hookID, eventID string) (bool, error
 	return ok, nil
 }
 
-// PurgeDeliveryAttempts implements hub.Tx: it deletes the attempts of every
-// business made before at and returns how many went.
-func (t *tx) PurgeDeliveryAttempts(ctx context.Context, at time.Time) (int64, error) {
-	return t.execCount(ctx, attemptKind, "DELETE FROM delivery_attempts WHERE at < ?", t.tm(at))
+// PurgeDeliveryAttempts implements hub.Tx: it deletes at most limit
+// attempts of every business made before at, oldest first, and returns how
+// many went.
+func (t *tx) PurgeDeliveryAttempts(ctx context.Context, at time.Time, limit int) (int64, error) {
+	return t.execCount(ctx, attemptKind, `DELETE FROM delivery_attempts WHERE id IN
+		(SELECT id FROM delivery_attempts WHERE at < ? ORDER BY at LIMIT ?)`, t.tm(at), limit)
 }
 
 // execCount runs a statement and returns how many rows it touched.

@@ -482,22 +482,34 @@ func TestPurgeDeliveryAttempts(t *testing.T) {
 		otherOld := newAttempt(h2, "evt_4")
 		otherOld.At = t0.Add(-24 * time.Hour)
 		insertAttempts(t, s, old, atT0, recent, otherOld)
-		purge := func(at time.Time) int64 {
+		purgeAtMost := func(at time.Time, limit int) int64 {
 			t.Helper()
 			var n int64
 			write(t, s, func(tx hub.Tx) error {
 				var err error
-				n, err = tx.PurgeDeliveryAttempts(ctx, at)
+				n, err = tx.PurgeDeliveryAttempts(ctx, at, limit)
 				return err
 			})
 			return n
 		}
+		purge := func(at time.Time) int64 { t.Helper(); return purgeAtMost(at, 100) }
 		if n := purge(t0.Add(-48 * time.Hour)); n != 0 {
 			t.Errorf("purged %d before anything, want 0", n)
 		}
+		// A limit of 1 takes the oldest: the other business's attempt of t0-24h.
+		if n := purgeAtMost(t0, 1); n != 1 {
+			t.Errorf("purged %d with a limit of 1, want 1", n)
+		}
+		read(t, s, func(tx hub.Tx) error {
+			as, err := tx.DeliveryAttempts(ctx, w2.biz.ID, h2.ID, hub.Page{})
+			if len(as) != 0 {
+				t.Errorf("the oldest attempt is still there after purging one: %+v", as)
+			}
+			return err
+		})
 		// Strictly before t0: every business's older attempts, not the one at t0.
-		if n := purge(t0); n != 2 {
-			t.Errorf("purged %d before t0, want 2", n)
+		if n := purge(t0); n != 1 {
+			t.Errorf("purged %d more before t0, want 1", n)
 		}
 		read(t, s, func(tx hub.Tx) error {
 			as, err := tx.DeliveryAttempts(ctx, w.biz.ID, h.ID, hub.Page{})
@@ -514,7 +526,7 @@ func TestPurgeDeliveryAttempts(t *testing.T) {
 		if n := purge(t0.Add(time.Millisecond)); n != 1 {
 			t.Errorf("purged %d at t0+1ms, want 1", n)
 		}
-		wantCode(t, s.Read(ctx, func(tx hub.Tx) error { _, err := tx.PurgeDeliveryAttempts(ctx, t0); return err }), hub.EInternal)
+		wantCode(t, s.Read(ctx, func(tx hub.Tx) error { _, err := tx.PurgeDeliveryAttempts(ctx, t0, 100); return err }), hub.EInternal)
 	})
 }
 

@@ -59,16 +59,10 @@ func (t *tx) ReleaseIdempotencyKey(ctx context.Context, businessID, key string) 
 	return mapErr(err, idempotencyKind)
 }
 
-// PurgeIdempotencyKeys implements hub.Tx: it deletes the records of every
-// business created before at and returns how many went.
-func (t *tx) PurgeIdempotencyKeys(ctx context.Context, at time.Time) (int64, error) {
-	res, err := t.exec(ctx, "DELETE FROM idempotency_keys WHERE created_at < ?", t.tm(at))
-	if err != nil {
-		return 0, mapErr(err, idempotencyKind)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, mapErr(err, idempotencyKind)
-	}
-	return n, nil
+// PurgeIdempotencyKeys implements hub.Tx: it deletes at most limit records
+// of every business created before at, oldest first, and returns how many
+// went.
+func (t *tx) PurgeIdempotencyKeys(ctx context.Context, at time.Time, limit int) (int64, error) {
+	return t.execCount(ctx, idempotencyKind, `DELETE FROM idempotency_keys WHERE (business_id, key) IN
+		(SELECT business_id, key FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`, t.tm(at), limit)
 }

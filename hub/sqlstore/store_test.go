@@ -639,19 +639,21 @@ func TestIdempotency(t *testing.T) {
 		var n int64
 		write(t, s, func(tx hub.Tx) error {
 			var err error
-			n, err = tx.PurgeIdempotencyKeys(ctx, t0) // strictly before t0: none
+			n, err = tx.PurgeIdempotencyKeys(ctx, t0, 100) // strictly before t0: none
 			return err
 		})
 		if n != 0 {
 			t.Errorf("purged %d before t0, want 0", n)
 		}
-		write(t, s, func(tx hub.Tx) error {
-			var err error
-			n, err = tx.PurgeIdempotencyKeys(ctx, t0.Add(time.Millisecond))
-			return err
-		})
-		if n != 2 {
-			t.Errorf("purged %d, want 2", n)
+		for _, limit := range []int{1, 100} { // two keys: one per call
+			write(t, s, func(tx hub.Tx) error {
+				var err error
+				n, err = tx.PurgeIdempotencyKeys(ctx, t0.Add(time.Millisecond), limit)
+				return err
+			})
+			if n != 1 {
+				t.Errorf("purged %d with a limit of %d, want 1", n, limit)
+			}
 		}
 		if _, ok := claim(rec); !ok {
 			t.Error("claim after purge not claimed")
