@@ -243,6 +243,73 @@ func (s *Service) channelView(cfg *ChannelConfig) *ChannelConfigView {
 	return v
 }
 
+// WebhookRegistration is what RegisterChannelWebhook registered.
+type WebhookRegistration struct {
+	Provider     string    `json:"provider"`
+	URL          string    `json:"url"`
+	RegisteredAt time.Time `json:"registered_at"`
+}
+
+// webhookProviders are the providers whose webhook the hub registers through
+// their API. WhatsApp's callback URL is set in Meta's app dashboard, the
+// gateway's by whoever runs it, and Google Wallet's in its console.
+var webhookProviders = []string{ChannelTelegram, ChannelViber}
+
+// RegisterChannelWebhook registers the channel's inbound_url with the
+// provider (Telegram's setWebhook with the webhook_secret, Viber's
+// set_webhook, which Viber checks at once with a signed call to that URL).
+// A provider's refusal is a validation error naming its code; a provider
+// that does not answer makes it unavailable. Registering again is harmless.
+func (s *Service) RegisterChannelWebhook(ctx context.Context, businessID, provider string) (*WebhookRegistration, error) {
+	if !ValidProvider(provider) {
+		return nil, NotFound("channel")
+	}
+	if !slices.Contains(webhookProviders, provider) {
+		msg := "the hub registers webhooks with telegram and viber only; give the " + provider + " provider the channel's inbound_url"
+		return nil, &Error{Code: EValidation, Message: msg, Fields: map[string]string{"provider": msg}}
+	}
+	if err := s.requireBox(); err != nil {
+		return nil, err
+	}
+	if s.registerWebhook == nil {
+		return nil, Errorf(EUnavailable, "webhook registration is not available in this process")
+	}
+	var cfg *ChannelConfig
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		cfg, err = s.channelConfig(ctx, tx, businessID, provider)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if provider == ChannelTelegram && cfg.Get("mode") == "polling" {
+		return nil, Errorf(EConflict, "the telegram channel is in polling mode, and Telegram stops polling while a webhook is set; set mode to webhook first")
+	}
+	url := *s.channelView(cfg).InboundURL
+	if err := s.registerWebhook(ctx, cfg, url); err != nil {
+		return nil, webhookRefused(provider, url, err)
+	}
+	s.log.InfoContext(ctx, "channel webhook registered", "business_id", businessID, "provider", provider, "url", url)
+	return &WebhookRegistration{Provider: provider, URL: url, RegisteredAt: s.clock()}, nil
+}
+
+// webhookRefused turns a provider's answer to a webhook registration into
+// an error for the caller. Only the provider's code and reason are shown:
+// the underlying error of a failed call may hold the request URL, which for
+// Telegram carries the bot token.
+func webhookRefused(provider, url string, err error) error {
+	var se *SendError
+	if errors.As(err, &se) && se.Kind == SendPermanent {
+		msg := provider + " refused the webhook " + url
+		if se.Code != "" || se.Reason != "" {
+			msg += " (" + strings.TrimSpace(se.Code+" "+se.Reason) + ")"
+		}
+		msg += ": check the channel's token, and that HUB_PUBLIC_URL is a public HTTPS address"
+		return &Error{Code: EValidation, Message: msg, Fields: map[string]string{"provider": msg}, Err: err}
+	}
+	return &Error{Code: EUnavailable, Message: provider + " did not take the webhook now; try again", Err: err}
+}
+
 // ChannelConfig shows a business's configuration of a provider.
 func (s *Service) ChannelConfig(ctx context.Context, businessID, provider string) (*ChannelConfigView, error) {
 	if !ValidProvider(provider) {

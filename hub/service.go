@@ -60,6 +60,10 @@ type Config struct {
 	// (https://t.me/<bot>?start=…); the provider packages know the schemes.
 	// Nil, or "" for a configuration, means links carry only the token.
 	LinkURL func(cfg *ChannelConfig, token string) string
+	// RegisterWebhook registers url as the webhook of a Telegram or Viber
+	// configuration with the provider (setWebhook, set_webhook). Its error
+	// is a *SendError. Nil makes RegisterChannelWebhook unavailable.
+	RegisterWebhook func(ctx context.Context, cfg *ChannelConfig, url string) error
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -92,6 +96,8 @@ type Service struct {
 	linkTTL  time.Duration
 	check    func(*ChannelConfig) error
 	linkURL  func(*ChannelConfig, string) string
+
+	registerWebhook func(context.Context, *ChannelConfig, string) error
 }
 
 type cachedPrincipal struct {
@@ -124,7 +130,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.box = box
 	}
 	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
-	s.linkURL = cfg.LinkURL
+	s.linkURL, s.registerWebhook = cfg.LinkURL, cfg.RegisterWebhook
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

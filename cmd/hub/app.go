@@ -118,7 +118,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke,
 		Webhooks: a.publisher, CheckHookURL: func(u string) error { return webhook.CheckURL(u, allow) },
 		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
-		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL,
+		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,
 	})
 	if err != nil {
 		a.Close()

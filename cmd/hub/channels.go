@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,6 +97,26 @@ func (p *providers) linkURL(cfg *hub.ChannelConfig, token string) string {
 		return l.LinkURL(token)
 	}
 	return ""
+}
+
+// registerWebhook registers url as the webhook of a Telegram or Viber
+// configuration with the provider.
+func (p *providers) registerWebhook(ctx context.Context, cfg *hub.ChannelConfig, url string) error {
+	f, ok := p.factories()[cfg.Provider]
+	if !ok {
+		return errors.New("no sender for provider " + cfg.Provider)
+	}
+	s, err := f(cfg)
+	if err != nil {
+		return err
+	}
+	w, ok := s.(interface {
+		SetWebhook(ctx context.Context, url string) error
+	})
+	if !ok {
+		return errors.New(cfg.Provider + " has no webhook to register")
+	}
+	return w.SetWebhook(ctx, url)
 }
 
 // Decode implements hub.InboundDecoder: it builds the provider's sender

@@ -19,6 +19,7 @@ import (
 
 	"github.com/7loc/hub/channels/email/emailfake"
 	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/httpapi/openapitest"
 	"github.com/7loc/hub/hub/redistest"
 )
 
@@ -81,12 +82,13 @@ func newChannelApp(t *testing.T, urls providerURLs) *channelApp {
 func (c *channelApp) call(method, path string, body any, out any) int {
 	c.t.Helper()
 	var rd io.Reader
+	var reqBody []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if reqBody, err = json.Marshal(body); err != nil {
 			c.t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(reqBody)
 	}
 	req, err := http.NewRequest(method, c.api.URL+path, rd)
 	if err != nil {
@@ -100,6 +102,7 @@ func (c *channelApp) call(method, path string, body any, out any) int {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	openapitest.New(c.t).Check(c.t, req, reqBody, resp.StatusCode, resp.Header, b) // every exchange matches the document
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
 			c.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)

@@ -4,11 +4,13 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/7loc/hub/channels/telegram/telegramfake"
+	"github.com/7loc/hub/channels/viber/viberfake"
 	"github.com/7loc/hub/hub"
 )
 
@@ -259,5 +261,86 @@ func TestTelegramRateLimitTimeoutAndDownThroughTheWorker(t *testing.T) {
 	fake.SetDelay(time.Second)
 	if d := c.waitDelivery(send("slow")); d.Status != hub.DeliveryUnknown || !strings.HasPrefix(d.Error, "timeout") {
 		t.Errorf("timeout: %+v", d)
+	}
+}
+
+func TestRegisterChannelWebhook(t *testing.T) {
+	fake := telegramfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddBot("123456:tok", "cafe_bot")
+	vfake := viberfake.New()
+	t.Cleanup(vfake.Close)
+	vfake.AddAccount("viber-auth", "Café", "cafebot")
+	c := newChannelApp(t, providerURLs{Telegram: fake.URL, Viber: vfake.URL})
+	type answer struct {
+		Provider     string    `json:"provider"`
+		URL          string    `json:"url"`
+		RegisteredAt time.Time `json:"registered_at"`
+		Error        struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	register := func(provider string) (int, answer) {
+		t.Helper()
+		var a answer
+		return c.call("POST", "/v1/channels/"+provider+"/webhook", nil, &a), a
+	}
+
+	if st, a := register("telegram"); st != 404 || a.Error.Code != "not_found" {
+		t.Errorf("before the channel is configured: %d %+v", st, a)
+	}
+	c.configureTelegram(map[string]any{"webhook_secret": "s3cret"})
+	st, a := register("telegram")
+	wantURL := "https://hub.test/hooks/telegram/" + c.biz
+	if st != 200 || a.Provider != "telegram" || a.URL != wantURL || a.RegisteredAt.IsZero() {
+		t.Fatalf("register: %d %+v", st, a)
+	}
+	wh := fake.Webhook("123456:tok")
+	if wh == nil || wh.URL != wantURL || wh.SecretToken != "s3cret" || !slices.Contains(wh.AllowedUpdates, "message") {
+		t.Fatalf("Telegram's webhook: %+v", wh)
+	}
+
+	// Refused (a revoked token) is 422, not answering is 503; neither shows the token.
+	fake.FailNext(1, 401, "Unauthorized")
+	if st, a := register("telegram"); st != 422 || a.Error.Code != "validation_failed" || !strings.Contains(a.Error.Message, "401") ||
+		strings.Contains(a.Error.Message, "123456:tok") {
+		t.Errorf("refused: %d %+v", st, a)
+	}
+	fake.SetDown(true)
+	if st, a := register("telegram"); st != 503 || a.Error.Code != "unavailable" || strings.Contains(a.Error.Message, "123456:tok") {
+		t.Errorf("Telegram down: %d %+v", st, a)
+	}
+	fake.SetDown(false)
+
+	// Polling mode would stop polling: refused without calling Telegram.
+	c.configureTelegram(map[string]any{"mode": "polling"})
+	calls := fake.Calls("setWebhook")
+	if st, a := register("telegram"); st != 409 || a.Error.Code != "conflict" || fake.Calls("setWebhook") != calls {
+		t.Errorf("polling mode: %d %+v, setWebhook calls %d → %d", st, a, calls, fake.Calls("setWebhook"))
+	}
+
+	if st := c.call("PUT", "/v1/channels/viber", map[string]any{"auth_token": "viber-auth", "sender_name": "Café", "uri": "cafebot"}, nil); st != 200 {
+		t.Fatalf("PUT viber: %d", st)
+	}
+	if st, a := register("viber"); st != 200 || a.URL != "https://hub.test/hooks/viber/"+c.biz {
+		t.Errorf("register viber: %d %+v", st, a)
+	}
+	if vw := vfake.Webhook("viber-auth"); vw == nil || vw.URL != "https://hub.test/hooks/viber/"+c.biz {
+		t.Errorf("Viber's webhook: %+v", vw)
+	}
+
+	for _, tt := range []struct {
+		provider string
+		status   int
+		code     string
+	}{
+		{"whatsapp", 422, "validation_failed"},
+		{"gateway", 422, "validation_failed"},
+		{"sms", 404, "not_found"},
+	} {
+		if st, a := register(tt.provider); st != tt.status || a.Error.Code != tt.code {
+			t.Errorf("%s: %d %+v, want %d %s", tt.provider, st, a, tt.status, tt.code)
+		}
 	}
 }

@@ -38,6 +38,14 @@ func (s *server) putChannel(c *gin.Context) {
 	})
 }
 
+// registerChannelWebhook registers the channel's inbound_url with the
+// provider (Telegram, Viber).
+func (s *server) registerChannelWebhook(c *gin.Context) {
+	withBody(s, c, http.StatusOK, func(ctx context.Context, _ struct{}) (*hub.WebhookRegistration, error) {
+		return s.svc.RegisterChannelWebhook(ctx, biz(c), c.Param("provider"))
+	})
+}
+
 // channelTestInput is the body of POST /v1/channels/{provider}/test.
 type channelTestInput struct {
 	CustomerID *string `json:"customer_id"`

@@ -147,6 +147,7 @@ var openapiContract = []string{
 	"GET /v1/channels/{provider}",
 	"PUT /v1/channels/{provider}",
 	"POST /v1/channels/{provider}/test",
+	"POST /v1/channels/{provider}/webhook",
 	"POST /v1/customers/{id}/links/{channel}",
 	"GET /v1/deliveries",
 	"GET /v1/deliveries/{id}",

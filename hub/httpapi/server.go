@@ -151,6 +151,7 @@ var routes = []route{
 	{"GET", "/v1/channels/:provider", apiKey, (*server).getChannel},
 	{"PUT", "/v1/channels/:provider", apiKey, (*server).putChannel},
 	{"POST", "/v1/channels/:provider/test", apiKey, (*server).testChannel},
+	{"POST", "/v1/channels/:provider/webhook", apiKey, (*server).registerChannelWebhook},
 	{"POST", "/v1/customers/:id/links/:channel", apiKey, (*server).createLink},
 	{"GET", "/v1/deliveries", apiKey, (*server).listDeliveries},
 	{"GET", "/v1/deliveries/:id", apiKey, (*server).getDelivery},

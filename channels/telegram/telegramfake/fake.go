@@ -362,6 +362,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeResult(w, true, "Webhook was deleted")
 			return
 		}
+		if !strings.HasPrefix(url, "https://") {
+			s.mu.Unlock()
+			writeError(w, http.StatusBadRequest, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook", 0)
+			return
+		}
 		secret := params["secret_token"]
 		if secret != "" && !validSecret(secret) {
 			s.mu.Unlock()

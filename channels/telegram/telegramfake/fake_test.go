@@ -205,6 +205,9 @@ func TestGetUpdatesConflictsWithWebhook(t *testing.T) {
 	if code, _ := call(t, f, token, "setWebhook", url.Values{"url": {"https://x.example/h"}, "secret_token": {"a b"}}); code != 400 {
 		t.Errorf("setWebhook with a bad secret: %d", code)
 	}
+	if code, a := call(t, f, token, "setWebhook", url.Values{"url": {"http://x.example/h"}}); code != 400 || !strings.Contains(a.Description, "HTTPS") {
+		t.Errorf("setWebhook with an http URL: %d %q", code, a.Description)
+	}
 	call(t, f, token, "deleteWebhook", nil)
 	if code, _ := call(t, f, token, "getUpdates", nil); code != 200 {
 		t.Errorf("getUpdates after deleteWebhook: %d", code)
