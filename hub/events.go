@@ -208,33 +208,3 @@ func (s *Service) PurgeIdempotencyKeys(ctx context.Context, maxAge time.Duration
 		return tx.PurgeIdempotencyKeys(ctx, before, limit)
 	})
 }
-
-// PurgeBatch is how many rows one purge transaction deletes at most. A purge
-// of a day of webhook attempts (millions of rows) runs as many short
-// transactions, so it never holds SQLite's single writer, or a PostgreSQL
-// transaction and its WAL, for longer than a batch takes.
-const PurgeBatch = 2000
-
-// purge runs del in transactions of its own, PurgeBatch rows each, until a
-// batch comes back short, and returns how many rows went.
-func (s *Service) purge(ctx context.Context, del func(tx Tx, limit int) (int64, error)) (int64, error) {
-	var total int64
-	for {
-		var n int64
-		err := s.store.Write(ctx, func(tx Tx) error {
-			var err error
-			n, err = del(tx, PurgeBatch)
-			return err
-		})
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if n < PurgeBatch {
-			return total, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-	}
-}

@@ -253,3 +253,45 @@ func CheckPage(p Page, prefix string) error {
 	}
 	return probs.Err()
 }
+
+// inBatches runs batch, one transaction's worth of work at a time, until a
+// batch does fewer than size items or ctx ends, and returns the total. Long
+// maintenance (expiring vouchers, purging old rows) goes this way so that no
+// transaction holds SQLite's single writer, or a PostgreSQL transaction and
+// its WAL, for longer than one batch takes.
+func inBatches(ctx context.Context, size int, batch func() (int, error)) (int, error) {
+	total := 0
+	for {
+		n, err := batch()
+		if err != nil {
+			return total, err // the failed batch rolled back: its n did not happen
+		}
+		total += n
+		if n < size {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// PurgeBatch is how many rows one purge transaction deletes at most: a purge
+// of a day of webhook attempts (millions of rows) runs as many short
+// transactions.
+const PurgeBatch = 2000
+
+// purge runs del in transactions of its own, PurgeBatch rows each (see
+// inBatches), and returns how many rows went.
+func (s *Service) purge(ctx context.Context, del func(tx Tx, limit int) (int64, error)) (int64, error) {
+	total, err := inBatches(ctx, PurgeBatch, func() (int, error) {
+		var n int64
+		err := s.store.Write(ctx, func(tx Tx) error {
+			var err error
+			n, err = del(tx, PurgeBatch)
+			return err
+		})
+		return int(n), err
+	})
+	return int64(total), err
+}

@@ -325,8 +325,7 @@ func (s *Service) ExpireDueVouchers(ctx context.Context, batch int) (int, error)
 	if batch <= 0 {
 		batch = 200
 	}
-	total := 0
-	for {
+	return inBatches(ctx, batch, func() (int, error) {
 		n := 0
 		err := s.write(ctx, func(tx Tx, out *outbox) error {
 			n = 0
@@ -363,12 +362,6 @@ func (s *Service) ExpireDueVouchers(ctx context.Context, batch int) (int, error)
 			}
 			return nil
 		})
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if n < batch {
-			return total, nil
-		}
-	}
+		return n, err
+	})
 }

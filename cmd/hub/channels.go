@@ -67,15 +67,22 @@ func (p *providers) factories() map[string]channels.Factory {
 	}
 }
 
+// build builds the sender of a configuration; known is false for a provider
+// without a factory.
+func (p *providers) build(cfg *hub.ChannelConfig) (s channels.Sender, known bool, err error) {
+	f, ok := p.factories()[cfg.Provider]
+	if !ok {
+		return nil, false, nil
+	}
+	s, err = f(cfg)
+	return s, true, err
+}
+
 // check builds the provider's sender for a configuration, so that a
 // configuration no sender accepts (a bad certificate, key or URL) is
 // refused when it is stored rather than at the first message.
 func (p *providers) check(cfg *hub.ChannelConfig) error {
-	f, ok := p.factories()[cfg.Provider]
-	if !ok {
-		return nil
-	}
-	s, err := f(cfg)
+	s, _, err := p.build(cfg)
 	if c, ok := s.(interface{ Close() }); ok && err == nil {
 		c.Close()
 	}
@@ -85,11 +92,7 @@ func (p *providers) check(cfg *hub.ChannelConfig) error {
 // linkURL is the provider's deep link for a link token: Telegram's and
 // Viber's senders know theirs; the gateway builds its own from the token.
 func (p *providers) linkURL(cfg *hub.ChannelConfig, token string) string {
-	f, ok := p.factories()[cfg.Provider]
-	if !ok {
-		return ""
-	}
-	s, err := f(cfg)
+	s, _, err := p.build(cfg)
 	if err != nil {
 		return ""
 	}
@@ -102,11 +105,10 @@ func (p *providers) linkURL(cfg *hub.ChannelConfig, token string) string {
 // registerWebhook registers url as the webhook of a Telegram or Viber
 // configuration with the provider.
 func (p *providers) registerWebhook(ctx context.Context, cfg *hub.ChannelConfig, url string) error {
-	f, ok := p.factories()[cfg.Provider]
-	if !ok {
+	s, known, err := p.build(cfg)
+	if !known {
 		return errors.New("no sender for provider " + cfg.Provider)
 	}
-	s, err := f(cfg)
 	if err != nil {
 		return err
 	}
@@ -122,11 +124,10 @@ func (p *providers) registerWebhook(ctx context.Context, cfg *hub.ChannelConfig,
 // Decode implements hub.InboundDecoder: it builds the provider's sender
 // for the configuration and lets it verify and decode the call.
 func (p *providers) Decode(cfg *hub.ChannelConfig, req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error) {
-	f, ok := p.factories()[cfg.Provider]
-	if !ok {
+	s, known, err := p.build(cfg)
+	if !known {
 		return nil, hub.InboundReply{}, hub.NotFound("channel")
 	}
-	s, err := f(cfg)
 	if err != nil {
 		return nil, hub.InboundReply{}, hub.Errorf(hub.EConflict, "the %s channel is misconfigured: %v", cfg.Provider, err)
 	}
