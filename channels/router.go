@@ -113,6 +113,10 @@ func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) err
 		_, err := r.cfg.Ledger.ClaimSend(ctx, k)
 		return err
 	}
+	if wait := time.Until(out.HoldUntil); !out.HoldUntil.IsZero() && wait > 0 {
+		// Quiet hours or a paused campaign: back to the queue, not a failure.
+		return &RetryError{After: wait, RateLimited: true}
+	}
 	sender, err := r.sender(out.Config)
 	if err != nil {
 		// A configuration the provider package rejects: fail it for good.

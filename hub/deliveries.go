@@ -30,6 +30,8 @@ type MessageRequest struct {
 	CustomerID string
 	Channel    string
 	Content    MessageContent
+	// Transactional messages ignore quiet hours and frequency caps.
+	Transactional bool
 }
 
 // Message size bounds.
@@ -96,7 +98,7 @@ func (s *Service) QueueMessage(ctx context.Context, r MessageRequest) (d *Delive
 			return err
 		}
 		d = &Delivery{ID: NewID(PrefixDelivery), BusinessID: r.BusinessID, Source: r.Source, CustomerID: r.CustomerID,
-			Channel: r.Channel, Status: DeliveryPending, Content: c, CreatedAt: now, UpdatedAt: now}
+			Channel: r.Channel, Status: DeliveryPending, Content: c, Transactional: r.Transactional, CreatedAt: now, UpdatedAt: now}
 		created = true
 		return tx.CreateDelivery(ctx, d)
 	})
@@ -153,6 +155,9 @@ type Outgoing struct {
 	Delivery *Delivery
 	Config   *ChannelConfig
 	Message  Message
+	// HoldUntil, when set, is when the delivery may be sent: quiet hours or
+	// a paused campaign hold it; the caller hands it back to the queue.
+	HoldUntil time.Time
 }
 
 // Reasons a delivery fails before reaching a provider.
@@ -179,7 +184,14 @@ func (s *Service) PeekSend(ctx context.Context, k DeliveryKey) (*Outgoing, error
 		if d.Status != DeliveryPending {
 			return nil
 		}
+		until, cancelled, err := s.holdUntil(ctx, tx, d)
+		if err != nil || cancelled {
+			return err // a cancelled campaign's delivery: the claim fails it
+		}
 		out, _, err = s.prepare(ctx, tx, d)
+		if out != nil {
+			out.HoldUntil = until
+		}
 		return err
 	})
 	return out, err
@@ -205,6 +217,12 @@ func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, erro
 			return tx.UpdateDelivery(ctx, d)
 		default:
 			return nil
+		}
+		if _, cancelled, err := s.holdUntil(ctx, tx, d); err != nil {
+			return err
+		} else if cancelled {
+			d.Status, d.Error, d.UpdatedAt = DeliveryFailed, ReasonCancelled, now
+			return tx.UpdateDelivery(ctx, d)
 		}
 		o, reason, err := s.prepare(ctx, tx, d)
 		if err != nil {

@@ -38,6 +38,9 @@ type Delivery struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	SentAt         *time.Time `json:"sent_at"`
+	// Transactional deliveries (receipts, codes, channel tests) ignore quiet
+	// hours and frequency caps, and are not counted by the caps.
+	Transactional bool `json:"transactional"`
 }
 
 // MessageContent is what a delivery says.
@@ -45,7 +48,7 @@ type MessageContent struct {
 	Subject  string           `json:"subject,omitempty"`
 	Text     string           `json:"text"`
 	HTML     string           `json:"html,omitempty"`
-	Template *MessageTemplate `json:"template,omitempty"`
+	Template *ApprovedTemplate `json:"template,omitempty"`
 	// CardID picks the card whose wallet pass a PUSH message updates; empty
 	// means the customer's newest card with a registered device.
 	CardID string `json:"card_id,omitempty"`

@@ -45,7 +45,7 @@ type Message struct {
 	// HTML is the email's HTML body; empty means text only.
 	HTML string
 	// Template is the approved WhatsApp template to use outside the window.
-	Template *MessageTemplate
+	Template *ApprovedTemplate
 	// UnsubscribeURL is the one-click opt-out URL (email List-Unsubscribe).
 	UnsubscribeURL string
 	// WindowUntil is when the WhatsApp customer-service window closes (zero:
@@ -55,8 +55,8 @@ type Message struct {
 	Devices []PassDevice
 }
 
-// MessageTemplate names an approved WhatsApp message template.
-type MessageTemplate struct {
+// ApprovedTemplate names an approved WhatsApp message template.
+type ApprovedTemplate struct {
 	Name     string   `json:"name"`
 	Language string   `json:"language"`
 	Params   []string `json:"params,omitempty"`

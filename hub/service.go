@@ -64,6 +64,15 @@ type Config struct {
 	// configuration with the provider (setWebhook, set_webhook). Its error
 	// is a *SendError. Nil makes RegisterChannelWebhook unavailable.
 	RegisterWebhook func(ctx context.Context, cfg *ChannelConfig, url string) error
+	// Renderer checks and renders message templates (package templates).
+	// Nil makes templates, campaigns and automations unavailable.
+	Renderer Renderer
+	// Defaults are the ready-made message templates a new business gets
+	// with its four automations. Nil gives a new business none.
+	Defaults []DefaultTemplate
+	// Campaigns starts campaign runners. Nil leaves campaigns to the
+	// periodic campaign tick.
+	Campaigns CampaignQueue
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -98,6 +107,12 @@ type Service struct {
 	linkURL  func(*ChannelConfig, string) string
 
 	registerWebhook func(context.Context, *ChannelConfig, string) error
+
+	settingsCache  sync.Map // business id -> cachedSettings
+	campaignStatus sync.Map // campaign id -> campaignState
+	renderer       Renderer
+	defaults       []DefaultTemplate
+	campaigns      CampaignQueue
 }
 
 type cachedPrincipal struct {
@@ -131,6 +146,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
 	s.linkURL, s.registerWebhook = cfg.LinkURL, cfg.RegisterWebhook
+	s.renderer, s.defaults, s.campaigns = cfg.Renderer, cfg.Defaults, cfg.Campaigns
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

@@ -121,6 +121,10 @@ type Tx interface {
 
 	MessagingTx
 	PassTx
+	SettingsTx
+	TemplateTx
+	CampaignTx
+	AudienceTx
 
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.

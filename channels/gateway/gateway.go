@@ -142,7 +142,7 @@ type OutMessage struct {
 	Channel  string               `json:"channel"`
 	To       string               `json:"to"`
 	Text     string               `json:"text"`
-	Template *hub.MessageTemplate `json:"template,omitempty"`
+	Template *hub.ApprovedTemplate `json:"template,omitempty"`
 	Language string               `json:"language,omitempty"`
 }
 

@@ -109,7 +109,7 @@ func TestSignatureVectors(t *testing.T) {
 
 func TestSendAccepted(t *testing.T) {
 	fake, s := setup(t, "")
-	tpl := &hub.MessageTemplate{Name: "voucher_ready", Language: "uk", Params: []string{"10%"}}
+	tpl := &hub.ApprovedTemplate{Name: "voucher_ready", Language: "uk", Params: []string{"10%"}}
 	m := msg("dlv_1", hub.ChannelWhatsApp, "+380671234567")
 	m.Template = tpl
 	rc, err := s.Send(context.Background(), m)

@@ -131,14 +131,14 @@ func TestSendChoosesTextOrTemplate(t *testing.T) {
 		},
 		{
 			name: "never wrote: message template",
-			msg: hub.Message{Text: "x", Template: &hub.MessageTemplate{Name: "voucher_ready", Language: "uk",
+			msg: hub.Message{Text: "x", Template: &hub.ApprovedTemplate{Name: "voucher_ready", Language: "uk",
 				Params: []string{"Olena", "10%"}}},
 			want: whatsappfake.Message{Type: "template", Template: "voucher_ready", Language: "uk",
 				Params: []string{"Olena", "10%"}}, wantCalls: 1,
 		},
 		{
 			name: "template without language takes the configured one",
-			msg:  hub.Message{Template: &hub.MessageTemplate{Name: "hello"}},
+			msg:  hub.Message{Template: &hub.ApprovedTemplate{Name: "hello"}},
 			want: whatsappfake.Message{Type: "template", Template: "hello", Language: "en"}, wantCalls: 1,
 		},
 		{

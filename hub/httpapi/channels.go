@@ -88,7 +88,7 @@ func (s *server) testChannel(c *gin.Context) {
 		if in.Subject != nil {
 			content.Subject = *in.Subject
 		}
-		d, _, err := s.svc.QueueMessage(ctx, hub.MessageRequest{BusinessID: biz(c), Source: "test:" + hub.NewID("t"),
+		d, _, err := s.svc.QueueMessage(ctx, hub.MessageRequest{BusinessID: biz(c), Source: "test:" + hub.NewID("t"), Transactional: true,
 			CustomerID: *in.CustomerID, Channel: channel, Content: content})
 		return d, err
 	})

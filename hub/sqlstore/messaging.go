@@ -135,13 +135,13 @@ func (t *tx) UseLinkToken(ctx context.Context, businessID, hash string, at time.
 }
 
 const deliveryCols = "id, business_id, source, customer_id, channel, provider, status, content, attempts," +
-	" provider_message_id, provider_status, error, created_at, updated_at, sent_at"
+	" provider_message_id, provider_status, error, created_at, updated_at, sent_at, transactional"
 
 func scanDelivery(r scanner) (*hub.Delivery, error) {
 	var d hub.Delivery
 	err := r.Scan(&d.ID, &d.BusinessID, &d.Source, &d.CustomerID, &d.Channel, &d.Provider, &d.Status,
 		jsonDest{&d.Content}, &d.Attempts, &d.ProviderMessageID, &d.ProviderStatus, &d.Error,
-		timeDest{&d.CreatedAt}, timeDest{&d.UpdatedAt}, nullTimeDest{&d.SentAt})
+		timeDest{&d.CreatedAt}, timeDest{&d.UpdatedAt}, nullTimeDest{&d.SentAt}, &d.Transactional)
 	return &d, err
 }
 
@@ -152,9 +152,10 @@ func (t *tx) CreateDelivery(ctx context.Context, d *hub.Delivery) error {
 		return err
 	}
 	return t.insert(ctx, deliveryKind,
-		"INSERT INTO deliveries ("+deliveryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO deliveries ("+deliveryCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		d.ID, d.BusinessID, d.Source, d.CustomerID, d.Channel, d.Provider, d.Status, content, d.Attempts,
-		d.ProviderMessageID, d.ProviderStatus, d.Error, t.tm(d.CreatedAt), t.tm(d.UpdatedAt), t.ntm(d.SentAt))
+		d.ProviderMessageID, d.ProviderStatus, d.Error, t.tm(d.CreatedAt), t.tm(d.UpdatedAt), t.ntm(d.SentAt),
+		d.Transactional)
 }
 
 // Delivery implements hub.Tx.

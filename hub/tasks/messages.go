@@ -53,6 +53,20 @@ func (q *MessageQueue) EnqueueDeliveries(ctx context.Context, keys []hub.Deliver
 	return errors.Join(errs...)
 }
 
+// enqueueAfter enqueues one delivery's send task to run after a pause.
+func (q *MessageQueue) enqueueAfter(ctx context.Context, k hub.DeliveryKey, after time.Duration) error {
+	payload, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(TypeSendMessage, payload), asynq.TaskID(k.ID),
+		asynq.Queue(q.queue), asynq.MaxRetry(MessageMaxRetry), asynq.Timeout(2*time.Minute), asynq.ProcessIn(after))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
 // Deliverer sends one queued delivery (channels.Router).
 type Deliverer interface {
 	Deliver(ctx context.Context, k hub.DeliveryKey, final bool) error

@@ -33,8 +33,12 @@ type Queues struct {
 	WebhookRetries string
 	// Maintenance carries the periodic tasks.
 	Maintenance string
-	// Messages carries message sends to customers.
+	// Messages carries message sends to customers: one-off messages,
+	// automations, and retries.
 	Messages string
+	// Campaigns carries campaign runners and first sends, behind Messages
+	// in priority.
+	Campaigns string
 }
 
 // NewQueues returns the queue names under a prefix; an empty prefix means "hub".
@@ -45,7 +49,7 @@ func NewQueues(prefix string) Queues {
 	}
 	return Queues{Events: prefix + ":events", Webhooks: prefix + ":webhooks",
 		WebhookRetries: prefix + ":webhook-retries", Maintenance: prefix + ":maintenance",
-		Messages: prefix + ":messages"}
+		Messages: prefix + ":messages", Campaigns: prefix + ":campaigns"}
 }
 
 // eventPayload is the id-only payload of a dispatch task: the events of one
@@ -193,6 +197,7 @@ var DefaultPeriodic = []Periodic{
 	{"@every 30s", TypeExpireVouchers},
 	{"@every 1h", TypePurgeIdempotency},
 	{"@every 30s", TypeRelayDeliveries},
+	{"@every 10s", TypeCampaignTick},
 }
 
 // WorkerConfig configures Run. Zero values are documented per field.
@@ -211,6 +216,8 @@ type WorkerConfig struct {
 	Webhooks *Webhooks
 	// Messages sends messages to customers. Nil leaves send tasks waiting.
 	Messages *Messages
+	// Campaigns runs campaigns. Nil leaves campaign tasks waiting.
+	Campaigns *Campaigns
 	// PollInterval is how long an idle worker waits before looking for new
 	// tasks again. Zero means 10 ms: events reach webhooks within
 	// milliseconds, for about a hundred cheap Redis calls a second per idle
@@ -240,7 +247,7 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues: map[string]int{cfg.Queues.Events: 6, cfg.Queues.Webhooks: 6,
-			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1, cfg.Queues.Messages: 4},
+			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1, cfg.Queues.Messages: 4, cfg.Queues.Campaigns: 2},
 		Logger:          slogAdapter{log},
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
@@ -258,6 +265,9 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	}
 	if cfg.Messages != nil {
 		cfg.Messages.Register(mux)
+	}
+	if cfg.Campaigns != nil {
+		cfg.Campaigns.Register(mux)
 	}
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)

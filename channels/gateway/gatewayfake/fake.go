@@ -58,7 +58,7 @@ type Message struct {
 	Channel        string
 	To             string
 	Text           string
-	Template       *hub.MessageTemplate
+	Template       *hub.ApprovedTemplate
 	Language       string
 	At             time.Time
 }
@@ -230,7 +230,7 @@ type request struct {
 	Channel  string               `json:"channel"`
 	To       string               `json:"to"`
 	Text     string               `json:"text"`
-	Template *hub.MessageTemplate `json:"template"`
+	Template *hub.ApprovedTemplate `json:"template"`
 	Language string               `json:"language"`
 }
 
