@@ -1,0 +1,386 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
+
+var _ hub.AudienceTx = (*tx)(nil)
+
+const audienceKind = "audience"
+
+// AudienceMembers implements hub.AudienceTx: one query that walks the
+// business's customers by id (index customers_business_idx), tests the
+// filter on each and computes its reach in the same row. The SQL is the same
+// on SQLite and PostgreSQL; every value is a parameter, and cut-off times
+// are computed here from q.Now.
+func (t *tx) AudienceMembers(ctx context.Context, q hub.AudienceQuery) ([]hub.AudienceMember, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = hub.AudienceBatch
+	}
+	c := audienceCompiler{t: t, now: q.Now}
+	var cols []string
+	for _, ch := range hub.Channels {
+		cols = append(cols, "CASE WHEN "+c.consent(ch)+" AND "+c.address(ch)+" THEN 1 ELSE 0 END")
+	}
+	args := c.args
+	c.args = nil
+	var f filter
+	f.add("cu.business_id = ?", q.BusinessID)
+	if q.AfterID != "" {
+		f.add("cu.id > ?", q.AfterID)
+	}
+	if q.CustomerID != "" {
+		f.add("cu.id = ?", q.CustomerID)
+	}
+	if q.Filter != nil {
+		cond, err := c.node(q.Filter)
+		if err != nil {
+			return nil, err
+		}
+		if cond != "1 = 1" {
+			f.add(cond, c.args...)
+		}
+	}
+	args = append(append(args, f.args...), limit)
+	query := "SELECT " + customerCols + ", " + strings.Join(cols, ", ") + " FROM customers cu" + f.sql() +
+		" ORDER BY cu.id LIMIT ?"
+
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err, audienceKind)
+	}
+	defer rows.Close()
+	out := make([]hub.AudienceMember, 0, min(limit, 64))
+	reach := make([]int, len(hub.Channels))
+	for rows.Next() {
+		cu := &hub.Customer{}
+		dest := customerDest(cu)
+		for i := range reach {
+			dest = append(dest, &reach[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, mapErr(err, audienceKind)
+		}
+		m := hub.AudienceMember{Customer: cu, Reach: []string{}}
+		for i, ch := range hub.Channels {
+			if reach[i] == 1 {
+				m.Reach = append(m.Reach, ch)
+			}
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err, audienceKind)
+	}
+	return out, nil
+}
+
+// audienceCompiler turns a parsed hub.Audience into a condition on the
+// customer row cu, collecting its arguments in order. Each condition it
+// returns is true or false, never NULL, so that NOT is the complement.
+type audienceCompiler struct {
+	t    *tx
+	now  time.Time
+	args []any
+}
+
+// arg records an argument and returns its placeholder.
+func (c *audienceCompiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "?"
+}
+
+// addValues records the values and returns "?, ?, …".
+func addValues[T any](c *audienceCompiler, vs []T) string {
+	for _, v := range vs {
+		c.args = append(c.args, v)
+	}
+	return inList(len(vs))
+}
+
+func (c *audienceCompiler) node(a *hub.Audience) (string, error) {
+	switch {
+	case a.All != nil:
+		return c.group(a.All, " AND ", "1 = 1")
+	case a.Any != nil:
+		return c.group(a.Any, " OR ", "1 = 0")
+	case a.Not != nil:
+		cond, err := c.node(a.Not)
+		return "NOT (" + cond + ")", err
+	case a.Field != "":
+		return c.leaf(a)
+	}
+	return "1 = 1", nil // the zero Audience: everyone
+}
+
+func (c *audienceCompiler) group(items []*hub.Audience, op, empty string) (string, error) {
+	if len(items) == 0 {
+		return empty, nil
+	}
+	parts := make([]string, len(items))
+	for i, item := range items {
+		if item == nil {
+			return "", fmt.Errorf("sqlstore: audience: nil filter")
+		}
+		var err error
+		if parts[i], err = c.node(item); err != nil {
+			return "", err
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return "(" + strings.Join(parts, op) + ")", nil
+}
+
+// sqlOps maps the comparison operators to SQL.
+var sqlOps = map[string]string{
+	hub.AudienceEq: "=", hub.AudienceLt: "<", hub.AudienceLte: "<=", hub.AudienceGt: ">", hub.AudienceGte: ">=",
+}
+
+func (c *audienceCompiler) leaf(a *hub.Audience) (string, error) {
+	if a.Op == hub.AudienceNe {
+		eq := *a
+		eq.Op = hub.AudienceEq
+		cond, err := c.leaf(&eq)
+		return "NOT (" + cond + ")", err
+	}
+	if a.Op != hub.AudienceIn && sqlOps[a.Op] == "" {
+		return "", fmt.Errorf("sqlstore: audience: unknown op %q", a.Op)
+	}
+	switch a.Field {
+	case hub.AudienceLanguage:
+		return strValues(c, a, func(test string) string { return "cu.language " + test })
+	case hub.AudienceCardTemplate:
+		return strValues(c, a, func(test string) string {
+			return "EXISTS (SELECT 1 FROM cards ca WHERE ca.customer_id = cu.id AND ca.template_id " + test + ")"
+		})
+	case hub.AudienceStamps, hub.AudienceStampsTotal:
+		col := "ca." + a.Field // from the allow-list
+		return intValues(c, a, func(test string) string {
+			return "EXISTS (SELECT 1 FROM cards ca WHERE ca.customer_id = cu.id AND " + col + " " + test + ")"
+		})
+	case hub.AudienceBirthdayMonth:
+		// The stored birthday is YYYY-MM-DD; its month is compared as
+		// two-digit text. No birthday: false (not NULL), so ne matches.
+		vs, err := ints(a)
+		if err != nil {
+			return "", err
+		}
+		months := make([]string, len(vs))
+		for i, v := range vs {
+			months[i] = fmt.Sprintf("%02d", v)
+		}
+		test := ""
+		if a.Op == hub.AudienceIn {
+			test = "IN (" + addValues(c, months) + ")"
+		} else {
+			test = sqlOps[a.Op] + " " + c.arg(months[0])
+		}
+		return "(cu.birthday IS NOT NULL AND SUBSTR(cu.birthday, 6, 2) " + test + ")", nil
+	case hub.AudienceDaysSinceJoined:
+		return c.days(a, func() string { return "cu.created_at" })
+	case hub.AudienceDaysSinceLastStamp:
+		return c.days(a, func() string {
+			return "COALESCE((SELECT COALESCE(MAX(ca.last_stamp_at), MIN(ca.created_at)) FROM cards ca" +
+				" WHERE ca.customer_id = cu.id), cu.created_at)"
+		})
+	case hub.AudienceOpenVouchers:
+		return c.openVouchers(a)
+	case hub.AudienceHasChannel, hub.AudienceConsent:
+		vs, err := strs(a)
+		if err != nil {
+			return "", err
+		}
+		if a.Op != hub.AudienceIn && a.Op != hub.AudienceEq {
+			return "", fmt.Errorf("sqlstore: audience: op %q on %s", a.Op, a.Field)
+		}
+		parts := make([]string, len(vs))
+		for i, ch := range vs {
+			if !validChannel(ch) {
+				return "", fmt.Errorf("sqlstore: audience: unknown channel %q", ch)
+			}
+			if a.Field == hub.AudienceConsent {
+				parts[i] = c.consent(ch)
+			} else {
+				parts[i] = c.address(ch)
+			}
+		}
+		if len(parts) == 1 {
+			return parts[0], nil
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", nil
+	}
+	return "", fmt.Errorf("sqlstore: audience: unknown field %q", a.Field)
+}
+
+// strValues builds a string field's condition from "= ?" or "IN (?, …)".
+func strValues(c *audienceCompiler, a *hub.Audience, cond func(test string) string) (string, error) {
+	vs, err := strs(a)
+	if err != nil {
+		return "", err
+	}
+	if a.Op == hub.AudienceIn {
+		return cond("IN (" + addValues(c, vs) + ")"), nil
+	}
+	if a.Op != hub.AudienceEq {
+		return "", fmt.Errorf("sqlstore: audience: op %q on %s", a.Op, a.Field)
+	}
+	return cond("= " + c.arg(vs[0])), nil
+}
+
+// intValues builds a number field's condition from "op ?" or "IN (?, …)".
+func intValues(c *audienceCompiler, a *hub.Audience, cond func(test string) string) (string, error) {
+	vs, err := ints(a)
+	if err != nil {
+		return "", err
+	}
+	if a.Op == hub.AudienceIn {
+		return cond("IN (" + addValues(c, vs) + ")"), nil
+	}
+	return cond(sqlOps[a.Op] + " " + c.arg(vs[0])), nil
+}
+
+// days compares a whole number of days since the time expr (never NULL)
+// with the values: with cut(n) = Now - n×24h, days >= n is expr <= cut(n),
+// and days = n is cut(n+1) < expr <= cut(n). expr is written once per
+// comparison so the time is the only argument.
+func (c *audienceCompiler) days(a *hub.Audience, expr func() string) (string, error) {
+	vs, err := ints(a)
+	if err != nil {
+		return "", err
+	}
+	cut := func(n int) any { return c.t.tm(c.now.Add(-time.Duration(n) * 24 * time.Hour)) }
+	// after is cut(n) plus a millisecond, the precision times are stored at.
+	after := func(n int) any {
+		return c.t.tm(c.now.Add(-time.Duration(n) * 24 * time.Hour).Truncate(time.Millisecond).Add(time.Millisecond))
+	}
+	eq := func(n int) string {
+		return expr() + " BETWEEN " + c.arg(after(n+1)) + " AND " + c.arg(cut(n))
+	}
+	switch a.Op {
+	case hub.AudienceEq:
+		return eq(vs[0]), nil
+	case hub.AudienceIn:
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = eq(v)
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", nil
+	case hub.AudienceGte:
+		return expr() + " <= " + c.arg(cut(vs[0])), nil
+	case hub.AudienceGt:
+		return expr() + " <= " + c.arg(cut(vs[0]+1)), nil
+	case hub.AudienceLt:
+		return expr() + " > " + c.arg(cut(vs[0])), nil
+	case hub.AudienceLte:
+		return expr() + " > " + c.arg(cut(vs[0]+1)), nil
+	}
+	return "", fmt.Errorf("sqlstore: audience: op %q on %s", a.Op, a.Field)
+}
+
+// openVouchers compares the count of issued, unexpired vouchers. The usual
+// tests ("has one", "has none") become EXISTS, which stops at the first.
+func (c *audienceCompiler) openVouchers(a *hub.Audience) (string, error) {
+	vs, err := ints(a)
+	if err != nil {
+		return "", err
+	}
+	from := func() string {
+		return " FROM vouchers vo WHERE vo.business_id = cu.business_id AND vo.customer_id = cu.id AND vo.status = " +
+			c.arg(hub.VoucherIssued) + " AND (vo.expires_at IS NULL OR vo.expires_at > " + c.arg(c.t.tm(c.now)) + ")"
+	}
+	if a.Op != hub.AudienceIn {
+		n := vs[0]
+		switch {
+		case a.Op == hub.AudienceGt && n == 0, a.Op == hub.AudienceGte && n == 1:
+			return "EXISTS (SELECT 1" + from() + ")", nil
+		case a.Op == hub.AudienceEq && n == 0, a.Op == hub.AudienceLt && n == 1, a.Op == hub.AudienceLte && n == 0:
+			return "NOT EXISTS (SELECT 1" + from() + ")", nil
+		}
+		q := "(SELECT COUNT(*)" + from() + ") " + sqlOps[a.Op] + " "
+		return q + c.arg(n), nil
+	}
+	q := "(SELECT COUNT(*)" + from() + ") IN ("
+	return q + addValues(c, vs) + ")", nil
+}
+
+// consent is true when the customer granted consent on the channel. The
+// JSON path reads the same on both databases: -> gives JSON (jsonb on
+// PostgreSQL, JSON text on SQLite), which equals the JSON literal true.
+func (c *audienceCompiler) consent(ch string) string {
+	return "COALESCE((cu.consent -> CAST(" + c.arg(ch) + " AS TEXT) -> 'granted') = 'true', FALSE)"
+}
+
+// address is true when the customer has a reachable address on the
+// channel: no contact on it marked unreachable, and an email address (email),
+// a wallet device registered for one of their cards (push), a contact
+// (telegram, viber), or a contact or a phone number (whatsapp).
+func (c *audienceCompiler) address(ch string) string {
+	contact := func(extra string) string {
+		return "EXISTS (SELECT 1 FROM customer_contacts cc WHERE cc.customer_id = cu.id AND cc.channel = " +
+			c.arg(ch) + extra + ")"
+	}
+	switch ch {
+	case hub.ChannelEmail:
+		return "(cu.email IS NOT NULL AND NOT " + contact(" AND NOT cc.reachable") + ")"
+	case hub.ChannelPush:
+		return "(EXISTS (SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id" +
+			" WHERE ca.customer_id = cu.id) AND NOT " + contact(" AND NOT cc.reachable") + ")"
+	case hub.ChannelWhatsApp:
+		return "(" + contact(" AND cc.reachable") + " OR (cu.phone IS NOT NULL AND NOT " + contact("") + "))"
+	}
+	return contact(" AND cc.reachable") // telegram, viber
+}
+
+func validChannel(ch string) bool {
+	for _, c := range hub.Channels {
+		if c == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// ints returns a number leaf's values: one for a comparison, 1..n for in.
+func ints(a *hub.Audience) ([]int, error) {
+	switch v := a.Value.(type) {
+	case int:
+		if a.Op != hub.AudienceIn {
+			return []int{v}, nil
+		}
+	case []int:
+		if a.Op == hub.AudienceIn && len(v) > 0 {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("sqlstore: audience: %s %s needs %s, not %T", a.Field, a.Op, valueShape(a.Op, "int"), a.Value)
+}
+
+// strs returns a string leaf's values: one for eq, 1..n for in.
+func strs(a *hub.Audience) ([]string, error) {
+	switch v := a.Value.(type) {
+	case string:
+		if a.Op != hub.AudienceIn {
+			return []string{v}, nil
+		}
+	case []string:
+		if a.Op == hub.AudienceIn && len(v) > 0 {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("sqlstore: audience: %s %s needs %s, not %T", a.Field, a.Op, valueShape(a.Op, "string"), a.Value)
+}
+
+func valueShape(op, typ string) string {
+	if op == hub.AudienceIn {
+		return "a non-empty []" + typ
+	}
+	return "an " + typ
+}
