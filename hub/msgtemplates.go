@@ -54,15 +54,6 @@ type Renderer interface {
 	Render(ctx context.Context, src string, vars map[string]any, html bool) (string, error)
 }
 
-// DefaultTemplate is a ready-made message template of the embedded set,
-// keyed by the automation it serves (birthday, inactivity, goal_reached,
-// voucher_expiring).
-type DefaultTemplate struct {
-	Key      string
-	Name     string
-	Variants []MessageVariant
-}
-
 // TemplateTx is the store access of message templates.
 type TemplateTx interface {
 	CreateMessageTemplate(ctx context.Context, t *MessageTemplate) error

@@ -67,9 +67,6 @@ type Config struct {
 	// Renderer checks and renders message templates (package templates).
 	// Nil makes templates, campaigns and automations unavailable.
 	Renderer Renderer
-	// Defaults are the ready-made message templates a new business gets
-	// with its four automations. Nil gives a new business none.
-	Defaults []DefaultTemplate
 	// Campaigns starts campaign runners. Nil leaves campaigns to the
 	// periodic campaign tick.
 	Campaigns CampaignQueue
@@ -111,7 +108,6 @@ type Service struct {
 	settingsCache  sync.Map // business id -> cachedSettings
 	campaignStatus sync.Map // campaign id -> campaignState
 	renderer       Renderer
-	defaults       []DefaultTemplate
 	campaigns      CampaignQueue
 }
 
@@ -146,7 +142,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
 	s.linkURL, s.registerWebhook = cfg.LinkURL, cfg.RegisterWebhook
-	s.renderer, s.defaults, s.campaigns = cfg.Renderer, cfg.Defaults, cfg.Campaigns
+	s.renderer, s.campaigns = cfg.Renderer, cfg.Campaigns
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

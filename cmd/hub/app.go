@@ -25,6 +25,7 @@ import (
 	"github.com/7loc/hub/hub/revocation"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/tasks"
+	"github.com/7loc/hub/templates"
 	"github.com/7loc/hub/triggers/webhook"
 )
 
@@ -119,6 +120,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Webhooks: a.publisher, CheckHookURL: func(u string) error { return webhook.CheckURL(u, allow) },
 		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
 		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,
+		Renderer: templates.New(templates.Options{}), Campaigns: tasks.NewCampaigns(a.queue, a.queues, nil, nil, log),
 	})
 	if err != nil {
 		a.Close()
@@ -222,6 +224,7 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
 		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
 		PollInterval: a.cfg.PollInterval, Messages: tasks.NewMessages(router),
+		Campaigns: tasks.NewCampaigns(a.queue, a.queues, a.svc, router, a.log),
 	})
 }
 

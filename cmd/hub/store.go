@@ -8,6 +8,7 @@ import (
 
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/templates"
 )
 
 // openStore opens the configured database without Redis (migrate, keys).
@@ -32,5 +33,5 @@ func newOfflineService(st *sqlstore.Store, cfg *config, stderr io.Writer) (*hub.
 	if err != nil {
 		return nil, err
 	}
-	return hub.NewService(hub.Config{Store: st, Logger: log, PublicURL: cfg.publicURL()})
+	return hub.NewService(hub.Config{Store: st, Logger: log, PublicURL: cfg.publicURL(), Renderer: templates.New(templates.Options{})})
 }
