@@ -19,38 +19,10 @@ const audienceKind = "audience"
 // on SQLite and PostgreSQL; every value is a parameter, and cut-off times
 // are computed here from q.Now.
 func (t *tx) AudienceMembers(ctx context.Context, q hub.AudienceQuery) ([]hub.AudienceMember, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = hub.AudienceBatch
+	query, args, limit, err := t.audienceQuery(q)
+	if err != nil {
+		return nil, err
 	}
-	c := audienceCompiler{t: t, now: q.Now}
-	var cols []string
-	for _, ch := range hub.Channels {
-		cols = append(cols, "CASE WHEN "+c.consent(ch)+" AND "+c.address(ch)+" THEN 1 ELSE 0 END")
-	}
-	args := c.args
-	c.args = nil
-	var f filter
-	f.add("cu.business_id = ?", q.BusinessID)
-	if q.AfterID != "" {
-		f.add("cu.id > ?", q.AfterID)
-	}
-	if q.CustomerID != "" {
-		f.add("cu.id = ?", q.CustomerID)
-	}
-	if q.Filter != nil {
-		cond, err := c.node(q.Filter)
-		if err != nil {
-			return nil, err
-		}
-		if cond != "1 = 1" {
-			f.add(cond, c.args...)
-		}
-	}
-	args = append(append(args, f.args...), limit)
-	query := "SELECT " + customerCols + ", " + strings.Join(cols, ", ") + " FROM customers cu" + f.sql() +
-		" ORDER BY cu.id LIMIT ?"
-
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err, audienceKind)
@@ -79,6 +51,41 @@ func (t *tx) AudienceMembers(ctx context.Context, q hub.AudienceQuery) ([]hub.Au
 		return nil, mapErr(err, audienceKind)
 	}
 	return out, nil
+}
+
+// audienceQuery returns the SQL and arguments of AudienceMembers, and the limit.
+func (t *tx) audienceQuery(q hub.AudienceQuery) (string, []any, int, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = hub.AudienceBatch
+	}
+	c := audienceCompiler{t: t, now: q.Now}
+	var cols []string
+	for _, ch := range hub.Channels {
+		cols = append(cols, "CASE WHEN "+c.consent(ch)+" AND "+c.address(ch)+" THEN 1 ELSE 0 END")
+	}
+	args := c.args
+	c.args = nil
+	var f filter
+	f.add("cu.business_id = ?", q.BusinessID)
+	if q.AfterID != "" {
+		f.add("cu.id > ?", q.AfterID)
+	}
+	if q.CustomerID != "" {
+		f.add("cu.id = ?", q.CustomerID)
+	}
+	if q.Filter != nil {
+		cond, err := c.node(q.Filter)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		if cond != "1 = 1" {
+			f.add(cond, c.args...)
+		}
+	}
+	args = append(append(args, f.args...), limit)
+	return "SELECT " + customerCols + ", " + strings.Join(cols, ", ") + " FROM customers cu" + f.sql() +
+		" ORDER BY cu.id LIMIT ?", args, limit, nil
 }
 
 // audienceCompiler turns a parsed hub.Audience into a condition on the
