@@ -501,10 +501,10 @@ type token struct {
 type tokenKind int
 
 const (
-	tPunct   tokenKind = iota // ( ) [ ] | , = < > and two-character operators
-	tIdent                    // name
-	tKeyword                  // name: (a filter with arguments or a loop modifier)
-	tProperty                 // .name
+	tPunct    tokenKind = iota // ( ) [ ] | , = < > and two-character operators
+	tIdent                     // name
+	tKeyword                   // name: (a filter with arguments or a loop modifier)
+	tProperty                  // .name
 	tString
 	tNumber
 	tLiteral // true false nil

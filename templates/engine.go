@@ -313,8 +313,17 @@ func liquidMessage(err parser.Error) string {
 	if err.LineNumber() > 0 {
 		prefix += fmt.Sprintf(" (line %d)", err.LineNumber())
 	}
-	return strings.TrimPrefix(msg, prefix+": ")
+	msg = strings.TrimPrefix(msg, prefix+": ")
+	// The liquid parser prefixes statements with selectors of its own.
+	return statementSelectors.Replace(msg)
 }
+
+var statementSelectors = strings.NewReplacer(
+	expressions.AssignStatementSelector, "",
+	expressions.LoopStatementSelector, "",
+	expressions.WhenStatementSelector, "",
+	expressions.CycleStatementSelector, "",
+)
 
 func asLimit(err error) *limitError {
 	var le *limitError
