@@ -238,7 +238,17 @@ func (e *Engine) compile(src string, html bool) (render.Node, error) {
 	if !html {
 		return root, nil
 	}
-	root, perr := e.cfg.Compile(htmlSource(e.cfg, src), parser.SourceLoc{LineNo: 1})
+	return compileHTML(e.cfg, src)
+}
+
+// compileHTML compiles a checked src for HTML output.
+func compileHTML(cfg render.Config, src string) (root render.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("compile template for HTML: %v", r)
+		}
+	}()
+	root, perr := cfg.Compile(htmlSource(cfg, src), parser.SourceLoc{LineNo: 1})
 	if perr != nil {
 		return nil, fmt.Errorf("compile template for HTML: %w", perr)
 	}

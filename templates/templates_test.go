@@ -86,6 +86,7 @@ func TestCheck(t *testing.T) {
 		{"comment is not checked", "{% comment %}{{ anything | goes }}{% endcomment %}", ""},
 		{"case", "{% case customer.language %}{% when 'th' %}สวัสดี{% when 'hi', 'en' %}Hello{% else %}Hi{% endcase %}", ""},
 		{"unless", "{% unless card.stamps_left > 0 %}done{% else %}{{ card.stamps_left }}{% endunless %}", ""},
+		{"number too big", "\n{{ 0111111111111111111000000000000 }}", "line 2: the number 0111111111111111111000000000000 is too big"},
 		{"too long", strings.Repeat("x", 64<<10+1), "the template is 65537 bytes long; at most 65536 are allowed"},
 	}
 	for _, tt := range tests {
