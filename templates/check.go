@@ -50,7 +50,13 @@ func set(names ...string) map[string]bool {
 }
 
 // check checks src and returns its compiled tree for plain-text rendering.
-func check(cfg render.Config, src string) (render.Node, error) {
+func check(cfg render.Config, src string) (root render.Node, err error) {
+	defer func() {
+		// The liquid parser panics on some inputs (integers out of range).
+		if r := recover(); r != nil {
+			root, err = nil, &checkError{problems: []string{parsePanic(src, r)}}
+		}
+	}()
 	ast, perr := cfg.Parse(src, parser.SourceLoc{LineNo: 1})
 	if perr != nil {
 		return nil, &checkError{problems: []string{fmt.Sprintf("line %d: %s", perr.LineNumber(), liquidMessage(perr))}}
@@ -60,7 +66,7 @@ func check(cfg render.Config, src string) (render.Node, error) {
 	if len(c.problems) > 0 {
 		return nil, c.err()
 	}
-	root, perr := cfg.Compile(src, parser.SourceLoc{LineNo: 1})
+	root, perr = cfg.Compile(src, parser.SourceLoc{LineNo: 1})
 	if perr != nil {
 		return nil, &checkError{problems: []string{fmt.Sprintf("line %d: %s", perr.LineNumber(), liquidMessage(perr))}}
 	}
@@ -69,6 +75,27 @@ func check(cfg render.Config, src string) (render.Node, error) {
 		return nil, c.err()
 	}
 	return root, nil
+}
+
+// parsePanic is the problem for a source the liquid parser panicked on:
+// the first number that does not fit, or the panic itself.
+func parsePanic(src string, r any) string {
+	for _, t := range parser.Scan(src, parser.SourceLoc{LineNo: 1}, nil) {
+		for _, tok := range lex(t.Args) {
+			if tok.kind != tNumber {
+				continue
+			}
+			if _, err := strconv.ParseFloat(tok.text, 64); err != nil || !strings.Contains(tok.text, ".") && !fitsInt(tok.text) {
+				return fmt.Sprintf("line %d: the number %s is too big", t.SourceLoc.LineNo, tok.text)
+			}
+		}
+	}
+	return fmt.Sprintf("the template does not parse: %v", r)
+}
+
+func fitsInt(s string) bool {
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
 }
 
 // checker walks a parsed template in document order and collects problems.
@@ -501,10 +528,10 @@ type token struct {
 type tokenKind int
 
 const (
-	tPunct   tokenKind = iota // ( ) [ ] | , = < > and two-character operators
-	tIdent                    // name
-	tKeyword                  // name: (a filter with arguments or a loop modifier)
-	tProperty                 // .name
+	tPunct    tokenKind = iota // ( ) [ ] | , = < > and two-character operators
+	tIdent                     // name
+	tKeyword                   // name: (a filter with arguments or a loop modifier)
+	tProperty                  // .name
 	tString
 	tNumber
 	tLiteral // true false nil

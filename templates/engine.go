@@ -238,7 +238,17 @@ func (e *Engine) compile(src string, html bool) (render.Node, error) {
 	if !html {
 		return root, nil
 	}
-	root, perr := e.cfg.Compile(htmlSource(e.cfg, src), parser.SourceLoc{LineNo: 1})
+	return compileHTML(e.cfg, src)
+}
+
+// compileHTML compiles a checked src for HTML output.
+func compileHTML(cfg render.Config, src string) (root render.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("compile template for HTML: %v", r)
+		}
+	}()
+	root, perr := cfg.Compile(htmlSource(cfg, src), parser.SourceLoc{LineNo: 1})
 	if perr != nil {
 		return nil, fmt.Errorf("compile template for HTML: %w", perr)
 	}
@@ -313,8 +323,17 @@ func liquidMessage(err parser.Error) string {
 	if err.LineNumber() > 0 {
 		prefix += fmt.Sprintf(" (line %d)", err.LineNumber())
 	}
-	return strings.TrimPrefix(msg, prefix+": ")
+	msg = strings.TrimPrefix(msg, prefix+": ")
+	// The liquid parser prefixes statements with selectors of its own.
+	return statementSelectors.Replace(msg)
 }
+
+var statementSelectors = strings.NewReplacer(
+	expressions.AssignStatementSelector, "",
+	expressions.LoopStatementSelector, "",
+	expressions.WhenStatementSelector, "",
+	expressions.CycleStatementSelector, "",
+)
 
 func asLimit(err error) *limitError {
 	var le *limitError
