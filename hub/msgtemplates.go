@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -415,7 +416,7 @@ func (s *Service) renderVariant(ctx context.Context, v MessageVariant, vars map[
 }
 
 // htmlToText is the plain-text part of an email written only in HTML: the
-// markup dropped, entities left as they are.
+// markup dropped, entities decoded.
 func htmlToText(h string) string {
 	var b strings.Builder
 	in := false
@@ -429,7 +430,7 @@ func htmlToText(h string) string {
 			b.WriteRune(r)
 		}
 	}
-	return strings.TrimSpace(b.String())
+	return strings.TrimSpace(html.UnescapeString(b.String()))
 }
 
 // RenderContext is what a message may mention.
