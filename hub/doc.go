@@ -1,6 +1,8 @@
 // Package hub is the domain of the loyalty hub: businesses, staff and their API
 // keys, customers, card templates, cards and stamps, vouchers and the event log
-// with its thirteen event types.
+// with its thirteen event types; and messaging: channel configurations, the
+// delivery ledger, business settings, message templates (rendered through the
+// Renderer interface), audiences, one-off messages and the campaign engine.
 //
 // It owns the rules (how stamps cross goals, when a voucher may be redeemed,
 // who may see what) and the use cases in Service. It imports nothing but the

@@ -2,7 +2,8 @@
 // id-only payloads, the Publisher that enqueues the dispatch of committed
 // events (the fast path of the transactional outbox), the handlers, the outbox
 // relay that re-enqueues events committed but never dispatched, and the
-// periodic maintenance (voucher expiry, idempotency purge).
+// periodic maintenance (voucher expiry, idempotency purge), message sends,
+// and the campaign engine's tasks (runner, send chunks, tick).
 //
 // asynq delivers at least once, so every handler is idempotent: the database
 // decides (an event is dispatched once, a voucher expires once); the asynq
