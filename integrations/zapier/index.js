@@ -1,7 +1,7 @@
 'use strict';
 
 // The Zapier app of the 7loc hub: REST-hook triggers for the 13 events,
-// actions for cards, stamps and vouchers, and searches.
+// actions for cards, stamps, vouchers and messages, and searches.
 
 const { version: platformVersion } = require('zapier-platform-core');
 const { version } = require('./package.json');
@@ -11,10 +11,12 @@ const { addApiKey, handleErrors } = require('./lib/http');
 const events = require('./lib/events');
 const { createHookTrigger } = require('./lib/triggers/hook-trigger');
 const cardTemplates = require('./lib/triggers/card-templates');
+const messageTemplates = require('./lib/triggers/message-templates');
 const issueCard = require('./lib/creates/issue-card');
 const addStamps = require('./lib/creates/add-stamps');
 const issueVoucher = require('./lib/creates/issue-voucher');
 const redeemVoucher = require('./lib/creates/redeem-voucher');
+const sendMessage = require('./lib/creates/send-message');
 const findCustomer = require('./lib/searches/find-customer');
 const findCard = require('./lib/searches/find-card');
 const findVoucher = require('./lib/searches/find-voucher');
@@ -35,8 +37,8 @@ module.exports = {
     throwForThrottlingEarly: false,
   },
 
-  triggers: byKey([...events.map(createHookTrigger), cardTemplates]),
-  creates: byKey([issueCard, addStamps, issueVoucher, redeemVoucher]),
+  triggers: byKey([...events.map(createHookTrigger), cardTemplates, messageTemplates]),
+  creates: byKey([issueCard, addStamps, issueVoucher, redeemVoucher, sendMessage]),
   searches: byKey([findCustomer, findCard, findVoucher]),
   searchOrCreates: {
     find_card: {

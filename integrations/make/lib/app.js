@@ -77,7 +77,19 @@ function prepareParameters(specs, given) {
       if (s.required) throw new Error(`required parameter "${s.name}" is missing`);
       continue;
     }
-    if (s.type === 'select' && Array.isArray(s.options) && !s.options.some((o) => o.value === v)) {
+    if (s.type === 'select' && s.multiple) {
+      // A multiple select is an array of option values; an empty one is not sent.
+      if (!Array.isArray(v)) throw new Error(`parameter "${s.name}": a multiple select takes an array`);
+      if (v.length === 0) {
+        if (s.required) throw new Error(`required parameter "${s.name}" is empty`);
+        continue;
+      }
+      for (const one of v) {
+        if (Array.isArray(s.options) && !s.options.some((o) => o.value === one)) {
+          throw new Error(`parameter "${s.name}": ${JSON.stringify(one)} is not one of its options`);
+        }
+      }
+    } else if (s.type === 'select' && Array.isArray(s.options) && !s.options.some((o) => o.value === v)) {
       throw new Error(`parameter "${s.name}": ${JSON.stringify(v)} is not one of its options`);
     }
     if (s.type === 'collection' && Array.isArray(s.spec)) {

@@ -8,7 +8,7 @@
 //     (no [index] access: IML array indexing is not used by the definition)
 //   - literals: 'text', "text", numbers, true, false, null, undefined
 //   - operators: !, &&, ||, ==, !=, ===, !==, and parentheses
-//   - functions: ifempty(a, b), if(cond, a, b)
+//   - functions: ifempty(a, b), if(cond, a, b), toCollection(array, key, value)
 //
 // Templates: a string that is exactly one {{expr}} yields the raw value
 // (object, number, undefined…); otherwise every {{expr}} is replaced by its
@@ -37,6 +37,20 @@ const FUNCTIONS = {
   if: {
     arity: 3,
     fn: (c, a, b) => (truthy(c) ? a : b),
+  },
+  // Make's toCollection(array; key; value): an array of items such as
+  // [{key: 'order', value: 'A-17'}] becomes the collection {order: 'A-17'}.
+  // Anything but an array yields undefined (so the field is not sent).
+  toCollection: {
+    arity: 3,
+    fn: (array, key, value) => {
+      if (!Array.isArray(array)) return undefined;
+      const out = {};
+      for (const item of array) {
+        if (item && typeof item === 'object' && !isEmpty(item[key])) out[item[key]] = item[value];
+      }
+      return out;
+    },
   },
 };
 

@@ -10,6 +10,7 @@ const { Webhook } = require('standardwebhooks');
 
 const make = require('../lib/app');
 const { startHub, sleep } = require('../lib/hub');
+const { startSmtpServer } = require('../lib/smtp');
 const { uncovered, eventNamesFromOpenAPI } = require('./helpers');
 
 const app = make.loadApp();
@@ -352,6 +353,100 @@ describe('Make app against a real hub', { timeout: 170000 }, () => {
     assert.equal((await api('GET', `/v1/hooks/${s.attached.data.hookId}`)).status, 404);
     const again = await make.detachWebhook(app, 'hubEvent', conn, s.attached);
     assert.equal(again.statusCode, 204);
+  });
+
+  // Send a Message: no channel reaches the customer at first (422); then the
+  // email channel points at a local SMTP server and the customer consents.
+  it('action sendMessage: 422 when no channel can reach the customer, 404 for an unknown one', async () => {
+    const r = make.runModule(app, 'sendMessage', conn, { customer_id: s.card.customer.id, text: 'Hello' });
+    await assert.rejects(r, (e) => {
+      assert.equal(e.type, 'DataError');
+      assert.equal(e.statusCode, 422);
+      assert.equal(e.message, '[422] no channel in the order can reach the customer (validation_failed)');
+      assert.match(e.body.error.fields.channels, /consent, an address and a configured provider/);
+      return true;
+    });
+    await assert.rejects(make.runModule(app, 'sendMessage', conn, { customer: { email: 'nobody@example.com' }, text: 'Hello' }), (e) => {
+      assert.equal(e.type, 'DataError');
+      assert.equal(e.statusCode, 404);
+      assert.equal(e.message, '[404] customer not found (not_found)');
+      return true;
+    });
+  });
+
+  it('action sendMessage: a transactional text by email, idempotent with a key; the SMTP server receives it', async () => {
+    s.smtp = await startSmtpServer();
+    const put = await api('PUT', '/v1/channels/email', { host: s.smtp.host, port: s.smtp.port, tls: 'none', from: 'hello@cafe.test' });
+    assert.equal(put.status, 200);
+    assert.equal((await api('PATCH', `/v1/customers/${s.card.customer.id}`, { consent: { email: true } })).status, 200);
+
+    const params = {
+      customer_id: s.card.customer.id,
+      text: 'Your table is ready.',
+      subject: 'Table',
+      channels: ['messengers', 'email'],
+      transactional: true,
+      idempotency_key: `make-msg-${Date.now()}`,
+    };
+    const r = await make.runModule(app, 'sendMessage', conn, params);
+    assert.equal(r.statusCode, 202);
+    assert.equal(r.request.headers['Idempotency-Key'], params.idempotency_key);
+    assert.deepEqual(JSON.parse(r.request.body), {
+      customer_id: s.card.customer.id, text: 'Your table is ready.', subject: 'Table', channels: ['messengers', 'email'], transactional: true,
+    });
+    assert.match(r.bundle.id, /^dlv_/);
+    assert.ok(['pending', 'sending', 'sent'].includes(r.bundle.status), r.bundle.status);
+    assert.equal(r.bundle.channel, 'email');
+    assert.equal(r.bundle.customer_id, s.card.customer.id);
+    assert.equal(r.bundle.transactional, true);
+    assert.deepEqual(uncovered(r.bundle, iface('sendMessage')), []);
+    assert.deepEqual(Object.keys(r.bundle).sort(), iface('sendMessage').map((f) => f.name).sort());
+    const replay = await make.runModule(app, 'sendMessage', conn, params);
+    assert.equal(replay.bundle.id, r.bundle.id, 'the same key returns the first delivery');
+
+    const mail = await waitFor(() => s.smtp.messages.find((m) => m.data.includes(`X-Hub-Delivery: ${r.bundle.id}`)), 10000, 'the email');
+    assert.deepEqual(mail.to, [email.toLowerCase()]);
+    assert.match(mail.data, /^Subject: Table\r$/m);
+    assert.match(mail.data, /Your table is ready\./);
+    assert.equal(s.smtp.messages.filter((m) => m.data.includes(`X-Hub-Delivery: ${r.bundle.id}`)).length, 1);
+    const stored = await api('GET', `/v1/deliveries/${r.bundle.id}`);
+    assert.ok(['sending', 'sent'].includes(stored.body.status), stored.body.status);
+  });
+
+  it('RPC listMessageTemplates and sendMessage with a template and data, by customer email', async () => {
+    const created = await api('POST', '/v1/message-templates', {
+      name: 'Receipt',
+      variants: [
+        { language: 'en', kind: 'email', subject: 'Order {{ data.order }}', text: 'Hi {{ customer.name }}, order {{ data.order }} at table {{ data.table }}.' },
+        { language: 'en', kind: 'text', text: 'Order {{ data.order }} is ready.' },
+      ],
+    });
+    assert.equal(created.status, 201);
+    const options = await make.callRpc(app, 'listMessageTemplates', conn);
+    assert.deepEqual(options, [{ label: 'Receipt', value: created.body.id }]);
+
+    const r = await make.runModule(app, 'sendMessage', conn, {
+      customer: { email: email.toUpperCase() },
+      template_id: created.body.id,
+      data: [{ key: 'order', value: 'A-17' }, { key: 'table', value: '4' }],
+    });
+    assert.deepEqual(JSON.parse(r.request.body), {
+      customer: { email: email.toUpperCase() }, template_id: created.body.id, transactional: false, data: { order: 'A-17', table: '4' },
+    }, 'Transactional defaults to false; the data pairs become an object');
+    assert.equal(r.request.headers['Idempotency-Key'], undefined);
+    assert.match(r.bundle.id, /^dlv_/);
+    assert.equal(r.bundle.transactional, false);
+    // The demo business has no quiet hours and no frequency cap: it goes out at once.
+    const mail = await waitFor(() => s.smtp.messages.find((m) => m.data.includes(`X-Hub-Delivery: ${r.bundle.id}`)), 10000, 'the email');
+    assert.match(mail.data, /^Subject: Order A-17\r$/m);
+    assert.match(mail.data, /Hi Make Tester, order A-17 at table 4\./);
+
+    await assert.rejects(make.runModule(app, 'sendMessage', conn, { customer_id: s.card.customer.id, template_id: created.body.id, text: 'x' }), (e) => {
+      assert.equal(e.statusCode, 422);
+      assert.equal(e.message, '[422] the request has invalid fields (validation_failed)');
+      return true;
+    });
+    await s.smtp.close();
   });
 
   it('the hub stops cleanly on SIGTERM', async () => {

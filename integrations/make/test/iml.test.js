@@ -33,6 +33,13 @@ test('ifempty and if', () => {
   assert.equal(evaluate('{{body.n === 0}}', ctx), true);
 });
 
+test('toCollection turns key/value items into a collection', () => {
+  const ctx = { parameters: { data: [{ key: 'order', value: 'A-17' }, { key: 'table', value: '4' }, { key: '', value: 'x' }] } };
+  assert.deepEqual(evaluate("{{toCollection(parameters.data, 'key', 'value')}}", ctx), { order: 'A-17', table: '4' });
+  assert.deepEqual(evaluate("{{toCollection(parameters.none, 'key', 'value')}}", ctx), undefined);
+  assert.deepEqual(evaluate({ data: "{{toCollection(parameters.none, 'key', 'value')}}" }, ctx), {}, 'an undefined collection is not sent');
+});
+
 test('anything outside the subset is refused', () => {
   for (const bad of ['body.data[1]', 'foo.bar', 'body.a + 1', 'formatDate(now)', 'ifempty(body.a)', 'body.', "'open"]) {
     assert.throws(() => parse(bad), SyntaxError, bad);
