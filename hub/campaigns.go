@@ -831,6 +831,7 @@ func (s *Service) finishCampaign(ctx context.Context, tx Tx, out *outbox, c *Cam
 		}
 		channels = set.Messaging.ChannelOrder
 	}
+	channels = ExpandOrder(channels) // the event names channels, "messengers" spelled out
 	out.add(&Event{ID: NewID(PrefixEvent), Type: CampaignSent, BusinessID: c.BusinessID, Timestamp: now,
 		Campaign: &EventCampaign{ID: c.ID, Name: c.Name, Channels: channels, Audience: describeAudience(c.Audience),
 			Sent: st.Sent, Failed: st.Failed, Skipped: st.SkippedTotal()}})
