@@ -171,7 +171,8 @@ type CampaignInput struct {
 // CreateCampaign validates and stores a draft campaign.
 func (s *Service) CreateCampaign(ctx context.Context, businessID string, in CampaignInput) (*Campaign, error) {
 	now := s.clock()
-	c := &Campaign{ID: NewID(PrefixCampaign), BusinessID: businessID, Status: CampaignStatusDraft, CreatedAt: now, UpdatedAt: now}
+	c := &Campaign{ID: NewID(PrefixCampaign), BusinessID: businessID, Status: CampaignStatusDraft, CreatedAt: now, UpdatedAt: now,
+		Stats: CampaignStats{Skipped: map[string]int{}}}
 	if in.Name == nil {
 		in.Name = new(string)
 	}
@@ -274,7 +275,10 @@ func (s *Service) UpdateCampaign(ctx context.Context, businessID, id string, in 
 			return err
 		}
 		c.UpdatedAt = s.clock()
-		return tx.UpdateCampaign(ctx, c)
+		if err := tx.UpdateCampaign(ctx, c); err != nil {
+			return err
+		}
+		return s.fillStats(ctx, tx, c)
 	})
 	return c, err
 }

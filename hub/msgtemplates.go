@@ -23,9 +23,9 @@ const (
 type MessageVariant struct {
 	Language string `json:"language"`
 	Kind     string `json:"kind"`
-	Subject  string `json:"subject,omitempty"`
-	Text     string `json:"text,omitempty"`
-	HTML     string `json:"html,omitempty"`
+	Subject  string `json:"subject"`
+	Text     string `json:"text"`
+	HTML     string `json:"html"`
 }
 
 // MessageTemplate is a business's reusable message (mt_…) with variants per

@@ -17,6 +17,7 @@ import (
 	"github.com/7loc/hub/hub/httpapi/openapitest"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
+	"github.com/7loc/hub/templates"
 )
 
 const adminToken = "test-admin-token"
@@ -81,7 +82,8 @@ func withChecks(ch map[string]func(context.Context) error) harnessOption {
 func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harness {
 	t.Helper()
 	h := &harness{t: t, store: st, pub: &recorder{}, jobs: &jobRecorder{}, checker: openapitest.New(t)}
-	svc, err := hub.NewService(hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test", Webhooks: h.jobs})
+	svc, err := hub.NewService(hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test", Webhooks: h.jobs,
+		Renderer: templates.New(templates.Options{}), SecretKey: []byte("0123456789abcdef0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
 	}
