@@ -175,7 +175,9 @@ func TestCampaignSendsOnceWithFallbackCapAndOneEvent(t *testing.T) {
 		if c, err := m.svc.SendCampaign(m.ctx, m.biz, c.ID); err != nil || c.Status != hub.CampaignStatusSending {
 			t.Fatalf("send: %v %v", c, err)
 		}
-		fail := func(o *hub.Outgoing) bool { return o.Delivery.Channel == hub.ChannelTelegram && blocked[o.Delivery.CustomerID] }
+		fail := func(o *hub.Outgoing) bool {
+			return o.Delivery.Channel == hub.ChannelTelegram && blocked[o.Delivery.CustomerID]
+		}
 		m.run(c.ID, "runner-1", fail, 100)
 
 		got, err := m.svc.CampaignByID(m.ctx, m.biz, c.ID)

@@ -45,9 +45,9 @@ type Delivery struct {
 
 // MessageContent is what a delivery says.
 type MessageContent struct {
-	Subject  string           `json:"subject,omitempty"`
-	Text     string           `json:"text"`
-	HTML     string           `json:"html,omitempty"`
+	Subject  string            `json:"subject,omitempty"`
+	Text     string            `json:"text"`
+	HTML     string            `json:"html,omitempty"`
 	Template *ApprovedTemplate `json:"template,omitempty"`
 	// CardID picks the card whose wallet pass a PUSH message updates; empty
 	// means the customer's newest card with a registered device.

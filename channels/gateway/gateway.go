@@ -138,12 +138,12 @@ func (s *Sender) Limits(hub.Message) []hub.RateLimit {
 
 // OutMessage is the body of POST {url}/messages.
 type OutMessage struct {
-	ID       string               `json:"id"`
-	Channel  string               `json:"channel"`
-	To       string               `json:"to"`
-	Text     string               `json:"text"`
+	ID       string                `json:"id"`
+	Channel  string                `json:"channel"`
+	To       string                `json:"to"`
+	Text     string                `json:"text"`
 	Template *hub.ApprovedTemplate `json:"template,omitempty"`
-	Language string               `json:"language,omitempty"`
+	Language string                `json:"language,omitempty"`
 }
 
 // Accepted is the gateway's answer to an accepted message.

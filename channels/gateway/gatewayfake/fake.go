@@ -226,12 +226,12 @@ func (s *Server) Reset() {
 
 // request is the body of POST /messages.
 type request struct {
-	ID       string               `json:"id"`
-	Channel  string               `json:"channel"`
-	To       string               `json:"to"`
-	Text     string               `json:"text"`
+	ID       string                `json:"id"`
+	Channel  string                `json:"channel"`
+	To       string                `json:"to"`
+	Text     string                `json:"text"`
 	Template *hub.ApprovedTemplate `json:"template"`
-	Language string               `json:"language"`
+	Language string                `json:"language"`
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
