@@ -35,7 +35,12 @@ func (s *Service) CreateBusiness(ctx context.Context, in BusinessInput) (*Busine
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	return b, s.write(ctx, func(tx Tx, _ *outbox) error { return tx.CreateBusiness(ctx, b) })
+	return b, s.write(ctx, func(tx Tx, _ *outbox) error {
+		if err := tx.CreateBusiness(ctx, b); err != nil {
+			return err
+		}
+		return s.seedAutomations(ctx, tx, b)
+	})
 }
 
 // LocationInput creates a location.
@@ -228,7 +233,9 @@ func (s *Service) EnsureKey(ctx context.Context, businessName, login string, key
 		b, err := tx.BusinessByName(ctx, businessName)
 		if ErrorCode(err) == ENotFound {
 			b = &Business{ID: NewID(PrefixBusiness), Name: businessName, Timezone: "UTC", DefaultLanguage: "en", CreatedAt: s.clock()}
-			err = tx.CreateBusiness(ctx, b)
+			if err = tx.CreateBusiness(ctx, b); err == nil {
+				err = s.seedAutomations(ctx, tx, b)
+			}
 		}
 		if err != nil {
 			return err

@@ -57,6 +57,7 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*EventRecord, *s
 // so running it again is harmless.
 func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []string) error {
 	var todo []string
+	var todoEvents []*EventRecord
 	var jobs []DeliveryJob
 	err := s.read(ctx, func(tx Tx) error {
 		event, hooksFor, err := s.dispatchSource(ctx, tx, businessID, ids)
@@ -76,6 +77,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 				continue
 			}
 			todo = append(todo, id)
+			todoEvents = append(todoEvents, e)
 			if s.webhooks == nil {
 				continue
 			}
@@ -100,7 +102,22 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 			return err
 		}
 	}
-	return s.store.Write(ctx, func(tx Tx) error { return tx.MarkEventsDispatched(ctx, todo, s.clock()) })
+	// Automation runs are recorded in the transaction that marks the events
+	// dispatched: an event starts its automations exactly once.
+	var runs []AutomationKey
+	err = s.store.Write(ctx, func(tx Tx) error {
+		now := s.clock()
+		var err error
+		if runs, err = s.startAutomations(ctx, tx, businessID, todoEvents, now); err != nil {
+			return err
+		}
+		return tx.MarkEventsDispatched(ctx, todo, now)
+	})
+	if err != nil {
+		return err
+	}
+	s.scheduleAutomations(ctx, runs)
+	return nil
 }
 
 // DispatchTx is what a Tx may also offer so that dispatching a batch of

@@ -70,6 +70,13 @@ type Config struct {
 	// Campaigns starts campaign runners. Nil leaves campaigns to the
 	// periodic campaign tick.
 	Campaigns CampaignQueue
+	// Automations schedules automation runs. Nil leaves them to the
+	// periodic automation relay.
+	Automations AutomationQueue
+	// Defaults are the ready-made message templates a new business gets
+	// with its four automations (keyed birthday, inactivity, goal_reached,
+	// voucher_expiring). Nil gives a new business no automations.
+	Defaults []DefaultTemplate
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -109,6 +116,10 @@ type Service struct {
 	campaignStatus sync.Map // campaign id -> campaignState
 	renderer       Renderer
 	campaigns      CampaignQueue
+
+	automations      AutomationQueue
+	automationsCache sync.Map // business id -> cachedAutomations
+	defaults         []DefaultTemplate
 }
 
 type cachedPrincipal struct {
@@ -142,7 +153,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
 	s.linkURL, s.registerWebhook = cfg.LinkURL, cfg.RegisterWebhook
-	s.renderer, s.campaigns = cfg.Renderer, cfg.Campaigns
+	s.renderer, s.campaigns, s.automations, s.defaults = cfg.Renderer, cfg.Campaigns, cfg.Automations, cfg.Defaults
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

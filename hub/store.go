@@ -125,6 +125,8 @@ type Tx interface {
 	TemplateTx
 	CampaignTx
 	AudienceTx
+	AutomationTx
+	SweepTx
 
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.

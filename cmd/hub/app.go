@@ -121,6 +121,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
 		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,
 		Renderer: templates.New(templates.Options{}), Campaigns: tasks.NewCampaigns(a.queue, a.queues, nil, nil, log),
+		Automations: tasks.NewAutomations(a.queue, a.queues, nil, log), Defaults: defaultTemplates(),
 	})
 	if err != nil {
 		a.Close()
@@ -224,7 +225,8 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
 		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
 		PollInterval: a.cfg.PollInterval, Messages: tasks.NewMessages(router),
-		Campaigns: tasks.NewCampaigns(a.queue, a.queues, a.svc, router, a.log),
+		Campaigns:   tasks.NewCampaigns(a.queue, a.queues, a.svc, router, a.log),
+		Automations: tasks.NewAutomations(a.queue, a.queues, a.svc, a.log),
 	})
 }
 

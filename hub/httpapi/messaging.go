@@ -124,3 +124,48 @@ func (s *server) campaignRecipients(c *gin.Context) {
 		})
 	}
 }
+
+func (s *server) createAutomation(c *gin.Context) {
+	withBody(s, c, http.StatusCreated, func(ctx context.Context, in hub.AutomationInput) (*hub.Automation, error) {
+		return s.svc.CreateAutomation(ctx, biz(c), in)
+	})
+}
+
+func (s *server) listAutomations(c *gin.Context) {
+	listing(s, c, func(ctx context.Context, pg hub.Page) ([]*hub.Automation, *string, error) {
+		return s.svc.Automations(ctx, biz(c), pg)
+	})
+}
+
+func (s *server) getAutomation(c *gin.Context) {
+	if id, ok := s.idParam(c, "id", hub.PrefixAutomation, "automation"); ok {
+		a, err := s.svc.AutomationByID(c.Request.Context(), biz(c), id)
+		s.respond(c, http.StatusOK, a, err)
+	}
+}
+
+func (s *server) patchAutomation(c *gin.Context) {
+	if id, ok := s.idParam(c, "id", hub.PrefixAutomation, "automation"); ok {
+		withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.AutomationInput) (*hub.Automation, error) {
+			return s.svc.UpdateAutomation(ctx, biz(c), id, in)
+		})
+	}
+}
+
+// deleteAutomation answers 204 also when the automation is already gone.
+func (s *server) deleteAutomation(c *gin.Context) {
+	if id := c.Param("id"); hub.ValidID(hub.PrefixAutomation, id) {
+		if err := s.svc.DeleteAutomation(c.Request.Context(), biz(c), id); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// runSweep runs one sweep now (operator).
+func (s *server) runSweep(c *gin.Context) {
+	withBody(s, c, http.StatusOK, func(ctx context.Context, in hub.SweepRunInput) (*hub.SweepResult, error) {
+		return s.svc.RunSweep(ctx, c.Param("kind"), in)
+	})
+}

@@ -174,6 +174,12 @@ var routes = []route{
 	{"POST", "/v1/campaigns/:id/resume", apiKey, campaignAction(http.StatusOK, (*hub.Service).ResumeCampaign)},
 	{"POST", "/v1/campaigns/:id/cancel", apiKey, campaignAction(http.StatusOK, (*hub.Service).CancelCampaign)},
 	{"GET", "/v1/campaigns/:id/recipients", apiKey, (*server).campaignRecipients},
+	{"POST", "/v1/automations", apiKey, (*server).createAutomation},
+	{"GET", "/v1/automations", apiKey, (*server).listAutomations},
+	{"GET", "/v1/automations/:id", apiKey, (*server).getAutomation},
+	{"PATCH", "/v1/automations/:id", apiKey, (*server).patchAutomation},
+	{"DELETE", "/v1/automations/:id", apiKey, (*server).deleteAutomation},
+	{"POST", "/admin/v1/sweeps/:kind/run", operator, (*server).runSweep},
 }
 
 // New returns the HTTP handler of the hub.

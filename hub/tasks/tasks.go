@@ -198,6 +198,8 @@ var DefaultPeriodic = []Periodic{
 	{"@every 1h", TypePurgeIdempotency},
 	{"@every 30s", TypeRelayDeliveries},
 	{"@every 10s", TypeCampaignTick},
+	{"@every 30s", TypeRelayAutomations},
+	{"@every 1m", TypeSweeps},
 }
 
 // WorkerConfig configures Run. Zero values are documented per field.
@@ -218,6 +220,8 @@ type WorkerConfig struct {
 	Messages *Messages
 	// Campaigns runs campaigns. Nil leaves campaign tasks waiting.
 	Campaigns *Campaigns
+	// Automations runs automations and the sweeps. Nil leaves their tasks waiting.
+	Automations *Automations
 	// PollInterval is how long an idle worker waits before looking for new
 	// tasks again. Zero means 10 ms: events reach webhooks within
 	// milliseconds, for about a hundred cheap Redis calls a second per idle
@@ -268,6 +272,9 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	}
 	if cfg.Campaigns != nil {
 		cfg.Campaigns.Register(mux)
+	}
+	if cfg.Automations != nil {
+		cfg.Automations.Register(mux)
 	}
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
