@@ -628,12 +628,12 @@ func (s *Service) RelayDueAutomations(ctx context.Context, minAge time.Duration,
 	return len(keys), s.automations.EnqueueAutomations(ctx, keys)
 }
 
-// DefaultTemplate is a ready-made message template of the embedded set,
-// keyed by the automation it serves.
+// DefaultTemplate is a ready-made message template of the embedded set
+// (package templates), keyed by the automation it serves.
 type DefaultTemplate struct {
-	Key      string
-	Name     string
-	Variants []MessageVariant
+	Key      string           `json:"key"`
+	Name     string           `json:"name"`
+	Variants []MessageVariant `json:"variants"`
 }
 
 // defaultAutomations are the four ready-made automations of a new business,

@@ -38,18 +38,6 @@ func (q *automationQueue) take() []hub.AutomationKey {
 	return k
 }
 
-func defaultTemplates() []hub.DefaultTemplate {
-	var out []hub.DefaultTemplate
-	for _, d := range templates.Defaults() {
-		dt := hub.DefaultTemplate{Key: d.Key, Name: d.Name}
-		for _, v := range d.Variants {
-			dt.Variants = append(dt.Variants, hub.MessageVariant{Language: v.Language, Kind: v.Kind, Subject: v.Subject, Text: v.Text, HTML: v.HTML})
-		}
-		out = append(out, dt)
-	}
-	return out
-}
-
 // automationFixture is a messaging fixture whose business has the default
 // automations and whose service records scheduled runs.
 type automationFixture struct {
@@ -62,7 +50,7 @@ func newAutomationFixture(t *testing.T, st *sqlstore.Store) *automationFixture {
 	m := newMessagingFixture(t, st)
 	q := &automationQueue{}
 	svc, err := hub.NewService(hub.Config{Store: st, Publisher: m.pub, Now: m.clock, PublicURL: "https://hub.test",
-		SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{}), Automations: q, Defaults: defaultTemplates()})
+		SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{}), Automations: q, Defaults: templates.Defaults()})
 	if err != nil {
 		t.Fatal(err)
 	}

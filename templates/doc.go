@@ -4,7 +4,8 @@
 // values for HTML bodies on request, and ships the embedded ready-made
 // default templates (birthday, inactivity, goal reached, voucher expiring).
 //
-// The package is independent of package hub: callers pass plain variable maps
+// The engine needs nothing of package hub: callers pass plain variable maps
 // (customer, card, voucher, business, campaign and free data) and get text
-// back.
+// back; only the defaults come as hub.DefaultTemplate, the shape the hub
+// seeds into a new business.
 package templates

@@ -121,7 +121,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
 		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,
 		Renderer: templates.New(templates.Options{}), Campaigns: tasks.NewCampaigns(a.queue, a.queues, nil, nil, log),
-		Automations: tasks.NewAutomations(a.queue, a.queues, nil, log), Defaults: defaultTemplates(),
+		Automations: tasks.NewAutomations(a.queue, a.queues, nil, log), Defaults: templates.Defaults(),
 	})
 	if err != nil {
 		a.Close()

@@ -34,20 +34,5 @@ func newOfflineService(st *sqlstore.Store, cfg *config, stderr io.Writer) (*hub.
 		return nil, err
 	}
 	return hub.NewService(hub.Config{Store: st, Logger: log, PublicURL: cfg.publicURL(),
-		Renderer: templates.New(templates.Options{}), Defaults: defaultTemplates()})
-}
-
-// defaultTemplates are the embedded ready-made message templates a new
-// business gets with its four automations.
-func defaultTemplates() []hub.DefaultTemplate {
-	var out []hub.DefaultTemplate
-	for _, d := range templates.Defaults() {
-		dt := hub.DefaultTemplate{Key: d.Key, Name: d.Name}
-		for _, v := range d.Variants {
-			dt.Variants = append(dt.Variants, hub.MessageVariant{Language: v.Language, Kind: v.Kind, Subject: v.Subject,
-				Text: v.Text, HTML: v.HTML})
-		}
-		out = append(out, dt)
-	}
-	return out
+		Renderer: templates.New(templates.Options{}), Defaults: templates.Defaults()})
 }
