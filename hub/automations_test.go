@@ -409,3 +409,43 @@ var cmpSorted = cmp.Transformer("sorted", func(in []string) []string {
 	}
 	return out
 })
+
+func TestBirthdaySweepOnDaylightSavingDays(t *testing.T) {
+	for _, tc := range []struct {
+		name, birthday, localTime string
+		before, at                time.Time
+	}{
+		// 02:30 does not exist on 8 March 2026 in New York: the sweep runs at
+		// the first instant after the gap, 03:00 EDT (07:00 UTC).
+		{"spring forward", "1990-03-08", "02:30", time.Date(2026, 3, 8, 6, 59, 0, 0, time.UTC), time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)},
+		// 01:30 happens twice on 1 November 2026: the first time (EDT, 05:30 UTC).
+		{"fall back", "1990-11-01", "01:30", time.Date(2026, 11, 1, 5, 29, 0, 0, time.UTC), time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+				a := newAutomationFixture(t, st)
+				a.birthdaySetup("America/New_York", 0, tc.birthday)
+				if _, err := a.svc.UpdateSettings(a.ctx, a.biz, json.RawMessage(fmt.Sprintf(
+					`{"triggers": {"birthday": {"local_time": %q}}}`, tc.localTime))); err != nil {
+					t.Fatal(err)
+				}
+				a.mu.Lock()
+				a.now = tc.before
+				a.mu.Unlock()
+				if n, err := a.svc.SweepDue(a.ctx); err != nil || n != 0 {
+					t.Fatalf("a minute early: fired %d, %v", n, err)
+				}
+				a.mu.Lock()
+				a.now = tc.at
+				a.mu.Unlock()
+				if n, err := a.svc.SweepDue(a.ctx); err != nil || n != 1 {
+					t.Fatalf("on time: fired %d, %v", n, err)
+				}
+				a.advance(time.Hour) // the repeated hour comes round again
+				if n, err := a.svc.SweepDue(a.ctx); err != nil || n != 0 {
+					t.Fatalf("an hour later: fired %d, %v", n, err)
+				}
+			})
+		})
+	}
+}
