@@ -111,7 +111,7 @@ func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) err
 	if out == nil {
 		// Final, in flight or unsendable: the claim records which.
 		_, err := r.cfg.Ledger.ClaimSend(ctx, k)
-		return err
+		return inFlight(err)
 	}
 	if wait := time.Until(out.HoldUntil); !out.HoldUntil.IsZero() && wait > 0 {
 		// Quiet hours or a paused campaign: back to the queue, not a failure.
@@ -128,7 +128,7 @@ func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) err
 	}
 	out, err = r.cfg.Ledger.ClaimSend(ctx, k)
 	if err != nil || out == nil {
-		return err
+		return inFlight(err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
 	receipt, sendErr := sender.Send(sendCtx, out.Message)
@@ -158,12 +158,21 @@ func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) err
 	return nil
 }
 
+// inFlight turns the ledger's "another worker is sending it" into a retry
+// after the time that attempt may take, not counted as a failure.
+func inFlight(err error) error {
+	if errors.Is(err, hub.ErrInFlight) {
+		return &RetryError{After: hub.SendingStaleAfter, RateLimited: true, Err: err}
+	}
+	return err
+}
+
 // finishUnclaimed claims a delivery only to record a failure decided before
 // sending.
 func (r *Router) finishUnclaimed(ctx context.Context, k hub.DeliveryKey, err error, final bool) error {
 	out, cerr := r.cfg.Ledger.ClaimSend(ctx, k)
 	if cerr != nil || out == nil {
-		return cerr
+		return inFlight(cerr)
 	}
 	_, ferr := r.cfg.Ledger.FinishSend(ctx, out, hub.Receipt{}, err, final)
 	return ferr

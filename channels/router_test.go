@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,12 +80,16 @@ type env struct {
 	gateway  *fakeSender
 	limiter  *memLimiter
 	router   *channels.Router
+	// skew moves the service's clock ahead of the real one (nanoseconds).
+	skew atomic.Int64
 }
 
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	ctx := context.Background()
+	e := &env{}
 	svc, err := hub.NewService(hub.Config{Store: st, SecretKey: make([]byte, 32), PublicURL: "https://hub.test",
+		Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
 		LinkURL: func(cfg *hub.ChannelConfig, token string) string {
 			s, err := telegram.New(cfg, telegram.Options{})
 			if err != nil {
@@ -103,8 +108,8 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, svc: svc, biz: pr.Business.ID, sender: &fakeSender{}, gateway: &fakeSender{},
-		limiter: &memLimiter{paused: map[string]time.Duration{}, refuse: map[string]time.Duration{}}}
+	e.t, e.ctx, e.svc, e.biz, e.sender, e.gateway = t, ctx, svc, pr.Business.ID, &fakeSender{}, &fakeSender{}
+	e.limiter = &memLimiter{paused: map[string]time.Duration{}, refuse: map[string]time.Duration{}}
 	e.sender.limits = []hub.RateLimit{{Key: "telegram:bot", PerSecond: 30, Burst: 1}, {Key: "telegram:bot:42", PerSecond: 1, Burst: 1}}
 	if _, err := svc.PutChannelConfig(ctx, e.biz, hub.ChannelTelegram, map[string]any{"bot_token": "123:abc", "bot_username": "cafe_bot"}); err != nil {
 		t.Fatal(err)
@@ -300,6 +305,16 @@ func TestDyingMidSendNeverSendsAgain(t *testing.T) {
 		if out, err := e.svc.ClaimSend(e.ctx, k); err != nil || out == nil {
 			t.Fatalf("claim: %v %v", out, err)
 		}
+		// Another task at once (a relayed copy) leaves it to the first one.
+		var retry *channels.RetryError
+		if err := e.router.Deliver(e.ctx, k, false); !errors.As(err, &retry) || retry.After != hub.SendingStaleAfter || !retry.NotFailure() {
+			t.Fatalf("deliver while another sends: %v, want a retry after %s", err, hub.SendingStaleAfter)
+		}
+		if d := e.status(k); d.Status != hub.DeliverySending || e.sender.calls() != 0 {
+			t.Fatalf("while in flight: %+v, %d sends", d, e.sender.calls())
+		}
+		// Past the longest send, the attempt is taken for dead.
+		e.skew.Store(int64(hub.SendingStaleAfter + time.Second))
 		if err := e.router.Deliver(e.ctx, k, false); err != nil {
 			t.Fatal(err)
 		}

@@ -197,11 +197,23 @@ func (s *Service) PeekSend(ctx context.Context, k DeliveryKey) (*Outgoing, error
 	return out, err
 }
 
+// SendingStaleAfter is how long a delivery may stay sending before a worker
+// that finds it takes the attempt for dead. It exceeds the longest provider
+// call (the router's 15 s send timeout) and is shorter than asynq's task
+// lease, so the retry of a task whose worker died finds it stale.
+const SendingStaleAfter = 20 * time.Second
+
+// ErrInFlight is ClaimSend's answer for a delivery another worker is sending
+// right now; the caller tries again after SendingStaleAfter.
+var ErrInFlight = Errorf(EConflict, "the delivery is being sent by another worker")
+
 // ClaimSend moves a pending delivery to sending and returns it ready for the
 // provider. It returns nil when there is nothing to send: the delivery is
-// already final; it was found sending (an earlier attempt died mid-send, so
-// it becomes unknown and is never sent again); or it cannot be sent (no
-// consent, unreachable, no address, no provider), which fails it.
+// already final; it was found sending for longer than SendingStaleAfter (an
+// earlier attempt died mid-send, so it becomes unknown and is never sent
+// again); or it cannot be sent (no consent, unreachable, no address, no
+// provider), which fails it. A delivery another worker began sending less
+// than SendingStaleAfter ago is ErrInFlight.
 func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, error) {
 	var out *Outgoing
 	now := s.clock()
@@ -213,6 +225,11 @@ func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, erro
 		switch d.Status {
 		case DeliveryPending:
 		case DeliverySending:
+			if now.Sub(d.UpdatedAt) < SendingStaleAfter {
+				// Another task is sending it now (a campaign chunk and a relayed
+				// task may hold the same delivery): leave it to that one.
+				return ErrInFlight
+			}
 			d.Status, d.Error, d.UpdatedAt = DeliveryUnknown, ReasonLost, now
 			return tx.UpdateDelivery(ctx, d)
 		default:

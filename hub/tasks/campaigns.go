@@ -42,6 +42,9 @@ const (
 type campaignPayload struct {
 	BusinessID string `json:"business_id"`
 	CampaignID string `json:"campaign_id"`
+	// Handover marks a runner started by the previous one at the end of its
+	// budget: the pending deliveries are already in the queue.
+	Handover bool `json:"handover,omitempty"`
 }
 
 type chunkPayload struct {
@@ -92,7 +95,11 @@ func (c *Campaigns) Register(mux *asynq.ServeMux) {
 // by the queue: the campaign's lease in the database lets one run and the
 // others exit at once.
 func (c *Campaigns) RunCampaign(ctx context.Context, businessID, id string, at time.Time) error {
-	payload, err := json.Marshal(campaignPayload{BusinessID: businessID, CampaignID: id})
+	return c.enqueueRun(ctx, campaignPayload{BusinessID: businessID, CampaignID: id}, at)
+}
+
+func (c *Campaigns) enqueueRun(ctx context.Context, p campaignPayload, at time.Time) error {
+	payload, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
@@ -128,8 +135,9 @@ func (c *Campaigns) run(ctx context.Context, t *asynq.Task) error {
 		if err != nil {
 			return err
 		}
-		if first && step.Action != hub.StepStop {
-			// A resume or a lost task: pending deliveries go out again.
+		if first && !p.Handover && step.Action != hub.StepStop {
+			// A resume or a takeover: pending deliveries go out again (a copy
+			// of a task still queued is harmless: the ledger lets one send).
 			keys, err := c.engine.RequeueCampaign(ctx, p.BusinessID, p.CampaignID)
 			if err != nil {
 				return err
@@ -157,7 +165,9 @@ func (c *Campaigns) run(ctx context.Context, t *asynq.Task) error {
 			if err := c.engine.ReleaseCampaign(context.WithoutCancel(ctx), p.BusinessID, p.CampaignID, owner); err != nil {
 				return err
 			}
-			return c.RunCampaign(context.WithoutCancel(ctx), p.BusinessID, p.CampaignID, time.Time{})
+			next := p
+			next.Handover = true
+			return c.enqueueRun(context.WithoutCancel(ctx), next, time.Time{})
 		}
 	}
 }
