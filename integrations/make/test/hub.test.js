@@ -423,7 +423,12 @@ describe('Make app against a real hub', { timeout: 170000 }, () => {
     });
     assert.equal(created.status, 201);
     const options = await make.callRpc(app, 'listMessageTemplates', conn);
-    assert.deepEqual(options, [{ label: 'Receipt', value: created.body.id }]);
+    // A new business also has the ready-made automations' templates: the
+    // dropdown lists every template the API lists, newest first.
+    const listed = await api('GET', '/v1/message-templates?limit=100');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(options, listed.body.data.map((t) => ({ label: t.name, value: t.id })));
+    assert.deepEqual(options[0], { label: 'Receipt', value: created.body.id });
 
     const r = await make.runModule(app, 'sendMessage', conn, {
       customer: { email: email.toUpperCase() },

@@ -125,7 +125,11 @@ describe('Send Message', () => {
     template = created.body;
 
     const options = await appTester(App.triggers.message_templates.operation.perform, { authData: account.authData });
-    expect(options).toEqual([expect.objectContaining({ id: template.id, name: 'Receipt' })]);
+    // A new business also has the ready-made automations' templates: the
+    // dropdown lists what the API lists, newest first.
+    const listed = await account.call('/v1/message-templates?limit=100');
+    expect(options.map((o) => o.id)).toEqual(listed.body.data.map((t) => t.id));
+    expect(options[0]).toEqual(expect.objectContaining({ id: template.id, name: 'Receipt' }));
     expect(App.triggers.message_templates.display.hidden).toBe(true);
 
     const delivery = await send({ email: email.toUpperCase(), template_id: template.id, data: { order: 'A-17' } });
