@@ -17,7 +17,9 @@ for app in integrations/*/; do
   [ -f "$app/test.sh" ] || continue
   if command -v node >/dev/null && command -v npm >/dev/null; then
     echo "integration tests: $app"
-    bash "$app/test.sh"
+    # A hung app test (a hub child that never exits, a stuck npm) fails
+    # after 15 minutes instead of holding CI; timeout kills its process group.
+    timeout --kill-after=30s 15m bash "$app/test.sh"
   elif [ "${HUB_TEST_REQUIRE_NODE:-}" = 1 ]; then
     echo "Node.js and npm are required for $app (HUB_TEST_REQUIRE_NODE=1)"; exit 1
   else
@@ -25,4 +27,4 @@ for app in integrations/*/; do
   fi
 done
 echo "go test -race"
-go test -race -count=1 -timeout 20m ./... "$@"
+timeout --kill-after=1m 30m go test -race -count=1 -timeout 20m ./... "$@"

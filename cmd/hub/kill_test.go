@@ -280,6 +280,8 @@ func start(t *testing.T, bin string, env []string, args ...string) *proc {
 		t.Fatal(err)
 	}
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	// A test that fails half-way must not leave a hub process behind.
+	t.Cleanup(func() { kill(t, p) })
 	return p
 }
 
