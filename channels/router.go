@@ -39,6 +39,8 @@ type Ledger interface {
 	PeekSend(ctx context.Context, k hub.DeliveryKey) (*hub.Outgoing, error)
 	ClaimSend(ctx context.Context, k hub.DeliveryKey) (*hub.Outgoing, error)
 	FinishSend(ctx context.Context, o *hub.Outgoing, r hub.Receipt, sendErr error, final bool) (hub.SendOutcome, error)
+	ClaimSends(ctx context.Context, keys []hub.DeliveryKey) ([]hub.Claim, error)
+	FinishSends(ctx context.Context, sent []hub.Sent, final bool) ([]hub.SendOutcome, error)
 }
 
 // Config wires a Router.
@@ -138,9 +140,16 @@ func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) err
 	if err != nil {
 		return err
 	}
-	if sendErr != nil {
+	return r.settled(ctx, out, limits, sendErr, outcome, false)
+}
+
+// settled logs a failed send, pauses the budget a provider's rate limit
+// names, and turns the ledger's outcome into Deliver's answer. local marks
+// a refusal of our own limiter, which pauses nothing.
+func (r *Router) settled(ctx context.Context, out *hub.Outgoing, limits []hub.RateLimit, sendErr error, outcome hub.SendOutcome, local bool) error {
+	if sendErr != nil && !local {
 		se := hub.AsSendError(sendErr)
-		r.cfg.Logger.InfoContext(ctx, "send failed", "delivery", k.ID, "provider", out.Config.Provider,
+		r.cfg.Logger.InfoContext(ctx, "send failed", "delivery", out.Delivery.ID, "provider", out.Config.Provider,
 			"kind", se.Kind, "reason", se.Reason, "code", se.Code, "retry", outcome.Retry)
 		if se.Kind == hub.SendRateLimited && se.RetryAfter > 0 && len(limits) > 0 {
 			key := limits[len(limits)-1].Key // the sender-wide budget
@@ -156,6 +165,97 @@ func (r *Router) Deliver(ctx context.Context, k hub.DeliveryKey, final bool) err
 		return &RetryError{After: outcome.RetryAfter, RateLimited: outcome.RateLimited, Err: sendErr}
 	}
 	return nil
+}
+
+// finishTries is how often DeliverBatch tries to record the answers of a
+// batch before it gives up (the deliveries then stay sending, and a later
+// claim records them unknown: never sent twice).
+const finishTries = 3
+
+// DeliverBatch sends many queued deliveries at once, parallel at a time: one
+// ledger transaction claims them all and one records every provider's
+// answer, where Deliver pays three per delivery. results[i] is what Deliver
+// would return for keys[i]; err, for the batch as a whole, means nothing was
+// claimed (or the answers could not be recorded).
+func (r *Router) DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final bool, parallel int) (results []error, err error) {
+	claims, err := r.cfg.Ledger.ClaimSends(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	results = make([]error, len(keys))
+	sent := make([]hub.Sent, len(keys))
+	limits := make([][]hub.RateLimit, len(keys))
+	local := make([]bool, len(keys))
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for i, c := range claims {
+		switch {
+		case c.Err != nil:
+			results[i] = inFlight(c.Err)
+			continue
+		case !c.HoldUntil.IsZero():
+			results[i] = &RetryError{After: max(time.Until(c.HoldUntil), time.Second), RateLimited: true}
+			continue
+		case c.Out == nil:
+			continue // final, or failed for a reason the ledger recorded
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out := c.Out
+			sent[i].Out = out
+			sender, err := r.sender(out.Config)
+			if err != nil {
+				sent[i].Err = &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Err: err}
+				return
+			}
+			limits[i] = ordered(sender.Limits(out.Message))
+			if err := r.waitTurn(ctx, limits[i]); err != nil {
+				// Our own limiter refused (or is away): back to pending, no
+				// attempt spent.
+				after := time.Second
+				var re *RetryError
+				if errors.As(err, &re) {
+					after = re.After
+				}
+				sent[i].Err = &hub.SendError{Kind: hub.SendRateLimited, Reason: "rate_limited", RetryAfter: after, Err: err}
+				local[i] = true
+				return
+			}
+			sendCtx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
+			sent[i].Receipt, sent[i].Err = sender.Send(sendCtx, out.Message)
+			cancel()
+		}()
+	}
+	wg.Wait()
+	var answered []hub.Sent
+	var index []int
+	for i := range sent {
+		if sent[i].Out != nil {
+			answered = append(answered, sent[i])
+			index = append(index, i)
+		}
+	}
+	if len(answered) == 0 {
+		return results, nil
+	}
+	var outcomes []hub.SendOutcome
+	for try := 1; ; try++ {
+		// Record the answers even if the task's context ended meanwhile.
+		outcomes, err = r.cfg.Ledger.FinishSends(context.WithoutCancel(ctx), answered, final)
+		if err == nil {
+			break
+		}
+		if try == finishTries {
+			return nil, fmt.Errorf("record %d answers: %w", len(answered), err)
+		}
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+	}
+	for j, i := range index {
+		results[i] = r.settled(ctx, sent[i].Out, limits[i], sent[i].Err, outcomes[j], local[i])
+	}
+	return results, nil
 }
 
 // inFlight turns the ledger's "another worker is sending it" into a retry

@@ -220,50 +220,158 @@ func TestDeliverOutcomes(t *testing.T) {
 		{name: "per-chat rate limit pauses the chat", err: &hub.SendError{Kind: hub.SendRateLimited, RetryAfter: time.Second, Scope: hub.ScopeRecipient},
 			wantStatus: hub.DeliveryPending, wantRetry: true, wantNotFail: true, wantReachable: true, wantPause: "telegram:bot:42"},
 	}
+	// Deliver and a batch of one through DeliverBatch must decide alike.
+	ways := map[string]func(e *env, k hub.DeliveryKey, final bool) error{
+		"one": func(e *env, k hub.DeliveryKey, final bool) error { return e.router.Deliver(e.ctx, k, final) },
+		"batch": func(e *env, k hub.DeliveryKey, final bool) error {
+			res, err := e.router.DeliverBatch(e.ctx, []hub.DeliveryKey{k}, final, 4)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			return res[0]
+		},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
-				e := newEnv(t, st)
-				e.linkTelegram()
-				e.sender.answer = func(hub.Message) (hub.Receipt, error) { return hub.Receipt{}, tt.err }
-				k := e.queue("c:1")
-				err := e.router.Deliver(e.ctx, k, tt.final)
-				var re *channels.RetryError
-				if got := errors.As(err, &re); got != tt.wantRetry {
-					t.Fatalf("Deliver error = %v, want retry %v", err, tt.wantRetry)
-				}
-				if re != nil && re.NotFailure() != tt.wantNotFail {
-					t.Errorf("NotFailure = %v, want %v", re.NotFailure(), tt.wantNotFail)
-				}
-				d := e.status(k)
-				if d.Status != tt.wantStatus {
-					t.Errorf("status = %s (%s), want %s", d.Status, d.Error, tt.wantStatus)
-				}
-				if tt.wantNotFail && d.Attempts != 0 {
-					t.Errorf("a rate-limited try counted as attempt %d", d.Attempts)
-				}
-				cust, err := e.svc.CustomerWithContacts(e.ctx, e.biz, e.customer.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(cust.Contacts) != 1 || cust.Contacts[0].Reachable != tt.wantReachable {
-					t.Errorf("contacts = %+v, want reachable %v", cust.Contacts, tt.wantReachable)
-				}
-				if tt.wantPause != "" && e.limiter.paused[tt.wantPause] == 0 {
-					t.Errorf("paused = %v, want %s", e.limiter.paused, tt.wantPause)
-				}
-				if tt.wantStatus != hub.DeliveryPending {
-					// Settled: running the task again sends nothing.
-					if err := e.router.Deliver(e.ctx, k, false); err != nil {
+		for way, deliver := range ways {
+			t.Run(tt.name+"/"+way, func(t *testing.T) {
+				sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+					e := newEnv(t, st)
+					e.linkTelegram()
+					e.sender.answer = func(hub.Message) (hub.Receipt, error) { return hub.Receipt{}, tt.err }
+					k := e.queue("c:1")
+					err := deliver(e, k, tt.final)
+					var re *channels.RetryError
+					if got := errors.As(err, &re); got != tt.wantRetry {
+						t.Fatalf("Deliver error = %v, want retry %v", err, tt.wantRetry)
+					}
+					if re != nil && re.NotFailure() != tt.wantNotFail {
+						t.Errorf("NotFailure = %v, want %v", re.NotFailure(), tt.wantNotFail)
+					}
+					d := e.status(k)
+					if d.Status != tt.wantStatus {
+						t.Errorf("status = %s (%s), want %s", d.Status, d.Error, tt.wantStatus)
+					}
+					if tt.wantNotFail && d.Attempts != 0 {
+						t.Errorf("a rate-limited try counted as attempt %d", d.Attempts)
+					}
+					cust, err := e.svc.CustomerWithContacts(e.ctx, e.biz, e.customer.ID)
+					if err != nil {
 						t.Fatal(err)
 					}
-					if e.sender.calls() != 1 {
-						t.Errorf("a settled delivery was sent again (%d calls)", e.sender.calls())
+					if len(cust.Contacts) != 1 || cust.Contacts[0].Reachable != tt.wantReachable {
+						t.Errorf("contacts = %+v, want reachable %v", cust.Contacts, tt.wantReachable)
 					}
-				}
+					if tt.wantPause != "" && e.limiter.paused[tt.wantPause] == 0 {
+						t.Errorf("paused = %v, want %s", e.limiter.paused, tt.wantPause)
+					}
+					if tt.wantStatus != hub.DeliveryPending {
+						// Settled: running the task again sends nothing.
+						if err := e.router.Deliver(e.ctx, k, false); err != nil {
+							t.Fatal(err)
+						}
+						if e.sender.calls() != 1 {
+							t.Errorf("a settled delivery was sent again (%d calls)", e.sender.calls())
+						}
+					}
+				})
 			})
-		})
+		}
 	}
+}
+
+// TestDeliverBatch sends a chunk with every kind of member at once: new
+// ones, one already sent, one another worker is sending, one that does
+// not exist and one the ledger fails before sending. One send per
+// deliverable member, and each answer is Deliver's.
+func TestDeliverBatch(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		fresh := []hub.DeliveryKey{e.queue("c:1"), e.queue("c:2"), e.queue("c:3")}
+		done := e.queue("c:4")
+		if err := e.router.Deliver(e.ctx, done, false); err != nil {
+			t.Fatal(err)
+		}
+		busy := e.queue("c:5")
+		if _, err := e.svc.ClaimSend(e.ctx, busy); err != nil { // another worker holds it
+			t.Fatal(err)
+		}
+		missing := hub.DeliveryKey{BusinessID: e.biz, ID: "dlv_01M8WPXJ02F9659HXZ3MJD09V3"}
+		other, _, err := e.svc.QueueMessage(e.ctx, hub.MessageRequest{BusinessID: e.biz, Source: "c:6", CustomerID: e.customer.ID,
+			Channel: hub.ChannelEmail, Content: hub.MessageContent{Subject: "Hi", Text: "Hi"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		noEmail := hub.DeliveryKey{BusinessID: e.biz, ID: other.ID} // no consent for email
+		keys := append([]hub.DeliveryKey{busy, missing, done, noEmail}, fresh...)
+		calls := e.sender.calls()
+
+		res, err := e.router.DeliverBatch(e.ctx, keys, false, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var re *channels.RetryError
+		if !errors.As(res[0], &re) || !re.NotFailure() || !errors.Is(res[0], hub.ErrInFlight) {
+			t.Errorf("in flight: %v, want a retry that is not a failure", res[0])
+		}
+		if hub.ErrorCode(res[1]) != hub.ENotFound {
+			t.Errorf("missing: %v, want not found", res[1])
+		}
+		for i, r := range res[2:] {
+			if r != nil {
+				t.Errorf("result %d = %v, want settled", i+2, r)
+			}
+		}
+		if got := e.sender.calls() - calls; got != len(fresh) {
+			t.Errorf("sent %d, want %d (one per new delivery)", got, len(fresh))
+		}
+		for _, k := range fresh {
+			if d := e.status(k); d.Status != hub.DeliverySent || d.ProviderMessageID != "pm-"+k.ID || d.Attempts != 1 {
+				t.Errorf("%s = %+v, want sent once", k.ID, d)
+			}
+		}
+		if d := e.status(noEmail); d.Status != hub.DeliveryFailed || d.Error != hub.ReasonNoConsent {
+			t.Errorf("no email consent: %+v", d)
+		}
+		if d := e.status(busy); d.Status != hub.DeliverySending {
+			t.Errorf("in flight elsewhere: %+v, want left sending", d)
+		}
+
+		// The same chunk again (asynq may run a task twice) sends nothing more.
+		if _, err := e.router.DeliverBatch(e.ctx, keys, false, 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.sender.calls() - calls; got != len(fresh) {
+			t.Errorf("after a rerun sent %d, want %d", got, len(fresh))
+		}
+	})
+}
+
+// TestDeliverBatchLimiterRefuses hands a chunk back when our own limiter
+// has no slot soon: nothing sent, nothing paused, no attempt spent.
+func TestDeliverBatchLimiterRefuses(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		e.limiter.refuse["telegram:bot:42"] = time.Minute
+		keys := []hub.DeliveryKey{e.queue("c:1"), e.queue("c:2")}
+		res, err := e.router.DeliverBatch(e.ctx, keys, true, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			var re *channels.RetryError
+			if !errors.As(r, &re) || !re.NotFailure() || re.After != time.Minute {
+				t.Errorf("result %d = %v, want a retry in 1m that is not a failure", i, r)
+			}
+			if d := e.status(keys[i]); d.Status != hub.DeliveryPending || d.Attempts != 0 {
+				t.Errorf("delivery %d = %+v, want pending with no attempt", i, d)
+			}
+		}
+		if e.sender.calls() != 0 || len(e.limiter.paused) != 0 {
+			t.Errorf("sent %d, paused %v; want nothing", e.sender.calls(), e.limiter.paused)
+		}
+	})
 }
 
 func TestUnreachableContactIsNotTriedAgain(t *testing.T) {

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"encoding/base64"
 	"slices"
 	"strings"
@@ -218,51 +220,109 @@ func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, erro
 	var out *Outgoing
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		d, err := tx.Delivery(ctx, k.BusinessID, k.ID, true)
-		if err != nil {
-			return err
-		}
-		switch d.Status {
-		case DeliveryPending:
-		case DeliverySending:
-			if now.Sub(d.UpdatedAt) < SendingStaleAfter {
-				// Another task is sending it now (a campaign chunk and a relayed
-				// task may hold the same delivery): leave it to that one.
-				return ErrInFlight
-			}
-			d.Status, d.Error, d.UpdatedAt = DeliveryUnknown, ReasonLost, now
-			return tx.UpdateDelivery(ctx, d)
-		default:
-			return nil
-		}
-		if _, cancelled, err := s.holdUntil(ctx, tx, d); err != nil {
-			return err
-		} else if cancelled {
-			d.Status, d.Error, d.UpdatedAt = DeliveryFailed, ReasonCancelled, now
-			return tx.UpdateDelivery(ctx, d)
-		}
-		o, reason, err := s.prepare(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		if o == nil {
-			d.Status, d.Error, d.UpdatedAt = DeliveryFailed, reason, now
-			return tx.UpdateDelivery(ctx, d)
-		}
-		if d.Channel == ChannelPush {
-			if err := tx.PutPassOffer(ctx, &PassOffer{BusinessID: d.BusinessID, CardID: o.Message.To,
-				Text: d.Content.Text, UpdatedAt: now}); err != nil {
+		var err error
+		out, _, err = s.claim(ctx, tx, k, now, false)
+		return err
+	})
+	return out, err
+}
+
+// Claim is ClaimSends' answer for one delivery.
+type Claim struct {
+	Key DeliveryKey
+	// Out is the delivery, now sending, ready for its provider; nil when
+	// there is nothing to send (as ClaimSend) or it is held.
+	Out *Outgoing
+	// HoldUntil, when set, is when a delivery held by quiet hours or a
+	// paused campaign may go; it was not claimed.
+	HoldUntil time.Time
+	// Err is this delivery's own trouble: ErrInFlight, or not found.
+	Err error
+}
+
+// ClaimSends claims many deliveries in one transaction: each as ClaimSend,
+// except that a delivery held by quiet hours or a paused campaign stays
+// pending and says until when. Keys are claimed in id order, so two
+// batches that share deliveries cannot deadlock. A campaign chunk pays one
+// transaction for its claims instead of one per recipient.
+func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, error) {
+	claims := make([]Claim, len(keys))
+	order := make([]int, len(keys))
+	for i := range keys {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(keys[a].BusinessID, keys[b].BusinessID), cmp.Compare(keys[a].ID, keys[b].ID))
+	})
+	now := s.clock()
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		for _, i := range order {
+			out, hold, err := s.claim(ctx, tx, keys[i], now, true)
+			claims[i] = Claim{Key: keys[i], Out: out, HoldUntil: hold}
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrInFlight) || ErrorCode(err) == ENotFound:
+				claims[i].Err = err
+			default:
 				return err
 			}
 		}
-		d.Status, d.Provider, d.Attempts, d.Error, d.UpdatedAt = DeliverySending, o.Config.Provider, d.Attempts+1, "", now
-		if err := tx.UpdateDelivery(ctx, d); err != nil {
-			return err
-		}
-		out = o
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// claim is ClaimSend's work inside a transaction. With checkHold, a
+// delivery that quiet hours or a paused campaign hold is left pending and
+// its hold returned.
+func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time, checkHold bool) (*Outgoing, time.Time, error) {
+	d, err := tx.Delivery(ctx, k.BusinessID, k.ID, true)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	switch d.Status {
+	case DeliveryPending:
+	case DeliverySending:
+		if now.Sub(d.UpdatedAt) < SendingStaleAfter {
+			// Another task is sending it now (a campaign chunk and a relayed
+			// task may hold the same delivery): leave it to that one.
+			return nil, time.Time{}, ErrInFlight
+		}
+		d.Status, d.Error, d.UpdatedAt = DeliveryUnknown, ReasonLost, now
+		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
+	default:
+		return nil, time.Time{}, nil
+	}
+	if until, cancelled, err := s.holdUntil(ctx, tx, d); err != nil {
+		return nil, time.Time{}, err
+	} else if cancelled {
+		d.Status, d.Error, d.UpdatedAt = DeliveryFailed, ReasonCancelled, now
+		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
+	} else if checkHold && until.After(now) {
+		return nil, until, nil
+	}
+	o, reason, err := s.prepare(ctx, tx, d)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if o == nil {
+		d.Status, d.Error, d.UpdatedAt = DeliveryFailed, reason, now
+		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
+	}
+	if d.Channel == ChannelPush {
+		if err := tx.PutPassOffer(ctx, &PassOffer{BusinessID: d.BusinessID, CardID: o.Message.To,
+			Text: d.Content.Text, UpdatedAt: now}); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	d.Status, d.Provider, d.Attempts, d.Error, d.UpdatedAt = DeliverySending, o.Config.Provider, d.Attempts+1, "", now
+	if err := tx.UpdateDelivery(ctx, d); err != nil {
+		return nil, time.Time{}, err
+	}
+	return o, time.Time{}, nil
 }
 
 // prepare checks consent, reachability, the address and the provider of a
@@ -372,47 +432,90 @@ func (s *Service) FinishSend(ctx context.Context, o *Outgoing, r Receipt, sendEr
 	now := s.clock()
 	var outcome SendOutcome
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		d, err := tx.Delivery(ctx, o.Delivery.BusinessID, o.Delivery.ID, true)
-		if err != nil {
-			return err
-		}
-		if d.Status != DeliverySending {
-			return nil // someone else decided already
-		}
-		d.UpdatedAt = now
-		if sendErr == nil {
-			d.Status, d.ProviderMessageID, d.Error, d.SentAt = DeliverySent, r.ProviderMessageID, "", &now
-			for _, dev := range r.GoneDevices {
-				if err := tx.UnregisterPassDevice(ctx, d.BusinessID, o.Message.To, dev); err != nil {
-					return err
-				}
-			}
-			return tx.UpdateDelivery(ctx, d)
-		}
-		se := AsSendError(sendErr)
-		d.Error = sendErrorText(se)
-		switch {
-		case se.Kind == SendPermanent:
-			d.Status = DeliveryFailed
-			if se.Unreachable {
-				if err := s.markUnreachable(ctx, tx, o, se.Reason, now); err != nil {
-					return err
-				}
-			}
-		case se.MaybeSent:
-			d.Status = DeliveryUnknown
-		case se.Kind == SendRateLimited:
-			d.Status, d.Attempts = DeliveryPending, max(d.Attempts-1, 0)
-			outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter, RateLimited: true}
-		case final:
-			d.Status = DeliveryFailed
-		default:
-			d.Status = DeliveryPending
-			outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter}
-		}
-		return tx.UpdateDelivery(ctx, d)
+		var err error
+		outcome, err = s.finish(ctx, tx, o, r, sendErr, final, now)
+		return err
 	})
 	return outcome, err
+}
+
+// Sent is one provider answer for FinishSends.
+type Sent struct {
+	Out     *Outgoing
+	Receipt Receipt
+	Err     error
+}
+
+// FinishSends records many provider answers in one transaction, each as
+// FinishSend, in id order; the outcomes are in the order of sent.
+func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]SendOutcome, error) {
+	order := make([]int, len(sent))
+	for i := range sent {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		da, db := sent[a].Out.Delivery, sent[b].Out.Delivery
+		return cmp.Or(cmp.Compare(da.BusinessID, db.BusinessID), cmp.Compare(da.ID, db.ID))
+	})
+	outcomes := make([]SendOutcome, len(sent))
+	now := s.clock()
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		for _, i := range order {
+			var err error
+			if outcomes[i], err = s.finish(ctx, tx, sent[i].Out, sent[i].Receipt, sent[i].Err, final, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outcomes, nil
+}
+
+// finish is FinishSend's work inside a transaction.
+func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sendErr error, final bool, now time.Time) (SendOutcome, error) {
+	var outcome SendOutcome
+	d, err := tx.Delivery(ctx, o.Delivery.BusinessID, o.Delivery.ID, true)
+	if err != nil {
+		return outcome, err
+	}
+	if d.Status != DeliverySending {
+		return outcome, nil // someone else decided already
+	}
+	d.UpdatedAt = now
+	if sendErr == nil {
+		d.Status, d.ProviderMessageID, d.Error, d.SentAt = DeliverySent, r.ProviderMessageID, "", &now
+		for _, dev := range r.GoneDevices {
+			if err := tx.UnregisterPassDevice(ctx, d.BusinessID, o.Message.To, dev); err != nil {
+				return outcome, err
+			}
+		}
+		return outcome, tx.UpdateDelivery(ctx, d)
+	}
+	se := AsSendError(sendErr)
+	d.Error = sendErrorText(se)
+	switch {
+	case se.Kind == SendPermanent:
+		d.Status = DeliveryFailed
+		if se.Unreachable {
+			if err := s.markUnreachable(ctx, tx, o, se.Reason, now); err != nil {
+				return outcome, err
+			}
+		}
+	case se.MaybeSent:
+		d.Status = DeliveryUnknown
+	case se.Kind == SendRateLimited:
+		d.Status, d.Attempts = DeliveryPending, max(d.Attempts-1, 0)
+		outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter, RateLimited: true}
+	case final:
+		d.Status = DeliveryFailed
+	default:
+		d.Status = DeliveryPending
+		outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter}
+	}
+	return outcome, tx.UpdateDelivery(ctx, d)
 }
 
 func sendErrorText(se *SendError) string {

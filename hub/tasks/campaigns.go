@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -61,13 +60,19 @@ type CampaignEngine interface {
 	CampaignsToRun(ctx context.Context, limit int) ([]hub.CampaignRef, error)
 }
 
+// ChunkDeliverer sends many queued deliveries at once (channels.Router):
+// results[i] is the answer for keys[i], as Deliverer's.
+type ChunkDeliverer interface {
+	DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final bool, parallel int) (results []error, err error)
+}
+
 // Campaigns enqueues and runs campaign tasks; it implements
 // hub.CampaignQueue. Runners and chunks go to the Campaigns queue, which
 // has a lower priority than Messages, so one business's large campaign does
 // not hold up another's one-off messages.
 type Campaigns struct {
 	engine    CampaignEngine
-	deliverer Deliverer
+	deliverer ChunkDeliverer
 	messages  *MessageQueue
 	client    *asynq.Client
 	queue     string
@@ -76,7 +81,7 @@ type Campaigns struct {
 
 // NewCampaigns returns the campaign tasks. engine and deliverer may be nil
 // in a process that only enqueues (the API).
-func NewCampaigns(client *asynq.Client, q Queues, engine CampaignEngine, deliverer Deliverer, log *slog.Logger) *Campaigns {
+func NewCampaigns(client *asynq.Client, q Queues, engine CampaignEngine, deliverer ChunkDeliverer, log *slog.Logger) *Campaigns {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -207,41 +212,39 @@ func (c *Campaigns) enqueueChunks(ctx context.Context, p campaignPayload, keys [
 	return errors.Join(errs...)
 }
 
-// send delivers a chunk, several at once. A delivery that must wait (rate
-// limit, quiet hours, paused campaign) or failed for now goes on as a
-// send task of its own, at the time it asks for.
+// send delivers a chunk, several at once, with one ledger transaction for
+// the claims and one for the answers. A delivery that must wait (rate
+// limit, quiet hours, paused campaign) or failed for now goes on as a send
+// task of its own, at the time it asks for.
 func (c *Campaigns) send(ctx context.Context, t *asynq.Task) error {
 	var p chunkPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.DeliveryIDs) == 0 {
 		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	sem := make(chan struct{}, campaignSendParallel)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	for _, id := range p.DeliveryIDs {
-		k := hub.DeliveryKey{BusinessID: p.BusinessID, ID: id}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			err := c.deliverer.Deliver(ctx, k, false)
-			if err == nil || hub.ErrorCode(err) == hub.ENotFound {
-				return
-			}
-			after := time.Second
-			var h retryHint
-			if errors.As(err, &h) && h.RetryIn() > 0 {
-				after = h.RetryIn()
-			}
-			if qerr := c.messages.enqueueAfter(context.WithoutCancel(ctx), k, after); qerr != nil {
-				mu.Lock()
-				errs = append(errs, qerr)
-				mu.Unlock()
-			}
-		}()
+	keys := make([]hub.DeliveryKey, len(p.DeliveryIDs))
+	for i, id := range p.DeliveryIDs {
+		keys[i] = hub.DeliveryKey{BusinessID: p.BusinessID, ID: id}
 	}
-	wg.Wait()
+	results, err := c.deliverer.DeliverBatch(ctx, keys, false, campaignSendParallel)
+	if err != nil {
+		// Nothing claimed, or answers not recorded: the chunk runs again
+		// (the ledger sends each delivery at most once).
+		return err
+	}
+	var errs []error
+	for i, err := range results {
+		if err == nil || hub.ErrorCode(err) == hub.ENotFound {
+			continue
+		}
+		after := time.Second
+		var h retryHint
+		if errors.As(err, &h) && h.RetryIn() > 0 {
+			after = h.RetryIn()
+		}
+		if qerr := c.messages.enqueueAfter(context.WithoutCancel(ctx), keys[i], after); qerr != nil {
+			errs = append(errs, qerr)
+		}
+	}
 	// Deliveries that could not be handed on stay pending; the delivery
 	// relay finds them.
 	return errors.Join(errs...)
