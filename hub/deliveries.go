@@ -3,8 +3,8 @@ package hub
 import (
 	"cmp"
 	"context"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"slices"
 	"strings"
 	"time"
