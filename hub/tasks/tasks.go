@@ -209,8 +209,8 @@ type WorkerConfig struct {
 	// Concurrency is the number of tasks run at once. Zero means 20.
 	Concurrency int
 	// Scheduler also runs the periodic maintenance in this process. Several
-	// processes may do so: a periodic task has a fixed task id, so the queue
-	// holds at most one of each.
+	// processes may do so: a periodic task is unique for its period, so the
+	// queue holds at most one of each per period.
 	Scheduler bool
 	// Periodic overrides DefaultPeriodic when not nil.
 	Periodic []Periodic
@@ -281,14 +281,16 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	}
 	var sch *asynq.Scheduler
 	if cfg.Scheduler {
-		sch = asynq.NewSchedulerFromRedisClient(rdb, &asynq.SchedulerOpts{Logger: slogAdapter{log}, LogLevel: asynq.WarnLevel})
+		sch = asynq.NewSchedulerFromRedisClient(rdb, &asynq.SchedulerOpts{Logger: slogAdapter{log}, LogLevel: asynq.WarnLevel,
+			// asynq's only hook that names the task of a refused enqueue.
+			EnqueueErrorHandler: func(t *asynq.Task, _ []asynq.Option, err error) { logRefusal(log, t.Type(), err) }})
 		periodic := cfg.Periodic
 		if periodic == nil {
 			periodic = DefaultPeriodic
 		}
 		for _, p := range periodic {
 			task := asynq.NewTask(p.Type, nil)
-			if _, err := sch.Register(p.Spec, task, asynq.TaskID(p.Type), asynq.Queue(cfg.Queues.Maintenance), asynq.MaxRetry(1)); err != nil {
+			if _, err := sch.Register(p.Spec, task, periodicOptions(p, cfg.Queues.Maintenance)...); err != nil {
 				srv.Shutdown()
 				return fmt.Errorf("schedule %s: %w", p.Type, err)
 			}
@@ -304,6 +306,36 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	}
 	srv.Shutdown()
 	return nil
+}
+
+// periodicOptions are the enqueue options of a periodic task. It is not
+// retried: its next period is its retry. It is unique for one period, so
+// schedulers on several processes queue it once per period, and a run that
+// failed (the database away) never blocks the next: its lock lapses with
+// the period. (A fixed task id did block it: the failed task stayed in the
+// archive under that id and every later enqueue was refused.)
+func periodicOptions(p Periodic, queue string) []asynq.Option {
+	return []asynq.Option{asynq.Queue(queue), asynq.MaxRetry(0), asynq.Unique(period(p.Spec))}
+}
+
+// period is the interval of an "@every <duration>" spec; other cron specs
+// count as a minute, their finest step.
+func period(spec string) time.Duration {
+	if d, err := time.ParseDuration(strings.TrimPrefix(spec, "@every ")); err == nil && strings.HasPrefix(spec, "@every ") {
+		return max(d, time.Second)
+	}
+	return time.Minute
+}
+
+// logRefusal logs a periodic task the scheduler could not enqueue: still
+// queued from its last period (another scheduler was first, or a run is
+// slow) is information; anything else (Redis away) is a warning.
+func logRefusal(log *slog.Logger, taskType string, err error) {
+	if errors.Is(err, asynq.ErrDuplicateTask) || errors.Is(err, asynq.ErrTaskIDConflict) {
+		log.Info("periodic task still queued from its last period", "task", taskType)
+		return
+	}
+	log.Warn("cannot enqueue periodic task", "task", taskType, "err", err)
 }
 
 // slogAdapter lets asynq log through slog.

@@ -3,6 +3,7 @@ package tasks_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,12 @@ type env struct {
 }
 
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
+	t.Helper()
+	return newEnvOn(t, st)
+}
+
+// newEnvOn is newEnv on any store (one that can fail, say).
+func newEnvOn(t *testing.T, st hub.Store) *env {
 	t.Helper()
 	rdb, _ := redistest.Client(t)
 	e := &env{queues: tasks.NewQueues(redistest.Prefix(t, rdb)), client: asynq.NewClientFromRedisClient(rdb)}
@@ -177,3 +184,54 @@ func TestPublishingTwiceQueuesOnce(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// flakyStore is a database that can be taken away: while down, every read
+// and write fails, and the calls are counted.
+type flakyStore struct {
+	hub.Store
+	down   atomic.Bool
+	failed atomic.Int64
+}
+
+var errDatabaseDown = errors.New("database unreachable")
+
+func (f *flakyStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
+	if f.down.Load() {
+		f.failed.Add(1)
+		return errDatabaseDown
+	}
+	return f.Store.Write(ctx, fn)
+}
+
+func (f *flakyStore) Read(ctx context.Context, fn func(hub.Tx) error) error {
+	if f.down.Load() {
+		f.failed.Add(1)
+		return errDatabaseDown
+	}
+	return f.Store.Read(ctx, fn)
+}
+
+// TestPeriodicTaskSurvivesAnOutage takes the database away across several
+// runs of the outbox relay; when it is back, the relay runs again within a
+// few periods and dispatches the events whose enqueue was lost.
+func TestPeriodicTaskSurvivesAnOutage(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		flaky := &flakyStore{Store: st}
+		e := newEnvOn(t, flaky)
+		ctx := context.Background()
+		e.pub.down = true // commits succeed, enqueues are lost
+		for _, email := range []string{"a@example.com", "b@example.com"} {
+			if _, _, err := e.svc.IssueCard(ctx, e.biz, hub.IssueCardInput{TemplateID: e.tpl.ID, Customer: hub.CustomerInput{Email: &email}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		flaky.down.Store(true)
+		e.pub.down = false
+		waitFor(t, "two relay runs to fail", 15*time.Second, func() bool { return flaky.failed.Load() >= 2 })
+		time.Sleep(1500 * time.Millisecond) // and another period or so
+		flaky.down.Store(false)
+		// A retry with asynq's backoff would come after 15 s at the earliest;
+		// the next period comes within 2.
+		waitFor(t, "the relay to run again and dispatch both events", 6*time.Second, func() bool { return e.undispatched(t) == 0 })
+	})
+}
