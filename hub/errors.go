@@ -18,10 +18,12 @@ const (
 	EVoucherExpired      Code = "voucher_expired"
 	EIdempotencyMismatch Code = "idempotency_mismatch"
 	EPayloadTooLarge     Code = "payload_too_large"
-	EValidation          Code = "validation_failed"
-	ERateLimited         Code = "rate_limited"
-	EInternal            Code = "internal"
-	EUnavailable         Code = "unavailable"
+	// EUnsupportedMediaType: a body declared as something other than JSON.
+	EUnsupportedMediaType Code = "unsupported_media_type"
+	EValidation           Code = "validation_failed"
+	ERateLimited          Code = "rate_limited"
+	EInternal             Code = "internal"
+	EUnavailable          Code = "unavailable"
 )
 
 // Error is a domain error with a code, a message safe to show to API users and,

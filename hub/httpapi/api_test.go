@@ -184,6 +184,10 @@ func TestBadInput(t *testing.T) {
 			{"bad cursor", "GET", "/v1/events?cursor=zzz", ``, 422, "validation_failed", "cursor"},
 			{"bad event type", "GET", "/v1/events?type=coffee_spilled", ``, 422, "validation_failed", "type"},
 			{"bad voucher status", "GET", "/v1/vouchers?status=lost", ``, 422, "validation_failed", "status"},
+			{"repeated key", "POST", "/v1/cards/" + cardID + "/stamps", `{"count":1,"count":100}`, 422, "validation_failed", "count"},
+			{"NUL in a nested string", "POST", "/v1/cards", `{"template_id":"` + h.template + `","customer":{"email":"a@example.com","name":"A\u0000B"}}`, 422, "validation_failed", "customer.name"},
+			{"escape in a name", "PATCH", "/v1/customers/" + custID, `{"name":"\u001b[2J"}`, 422, "validation_failed", "name"},
+			{"invalid UTF-8", "PATCH", "/v1/customers/" + custID, "{\"name\":\"\xff\xfe\"}", 422, "validation_failed", "body"},
 		}
 		before := h.snapshot()
 		for _, tt := range tests {
@@ -204,6 +208,14 @@ func TestBadInput(t *testing.T) {
 			res := h.exchange(r.method, r.path, nil, map[string]string{"Authorization": "Bearer " + h.key}, false)
 			if res.status != 404 || res.code() != "not_found" {
 				t.Errorf("%s %s = %d %s, want the 404 envelope", r.method, r.path, res.status, res.body)
+			}
+		}
+		// A body declared as something other than JSON is 415 (the envelope).
+		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded"} {
+			res := h.exchange("POST", "/v1/cards/"+cardID+"/stamps", []byte(`{"count":1}`),
+				map[string]string{"Authorization": "Bearer " + h.key, "Content-Type": ct}, false)
+			if res.status != 415 || res.code() != "unsupported_media_type" {
+				t.Errorf("Content-Type %s = %d %s, want 415 unsupported_media_type", ct, res.status, res.body)
 			}
 		}
 		if after := h.snapshot(); after != before {

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -45,13 +49,34 @@ func decodeJSON(c *gin.Context, dst any) error {
 	if err != nil {
 		return err
 	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := jsonContentType(c.GetHeader("Content-Type")); err != nil {
+			return err
+		}
+	}
 	return decodeStrict(body, dst)
+}
+
+// jsonContentType accepts a body declared as JSON (application/json or a
+// +json type) or not declared at all; any other declared type is 415.
+func jsonContentType(header string) error {
+	if header == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(header)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return hub.Errorf(hub.EUnsupportedMediaType, "the request body must be JSON (Content-Type: application/json), not %q", header)
 }
 
 // decodeStrict is decodeJSON on bytes; it is what the fuzz tests exercise.
 func decodeStrict(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if err := scanJSON(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -108,4 +133,105 @@ func decodeLoose(body []byte, dst any) error {
 		return jsonError(err)
 	}
 	return nil
+}
+
+// scanJSON checks what decoding would hide, in one place for every body:
+// invalid UTF-8 (decoding replaces it with U+FFFD), control characters in
+// strings (NUL breaks PostgreSQL; only tab, newline and carriage return are
+// text), and a key given twice in one object (decoding keeps the last).
+// Each is validation_failed naming the field. Syntax errors are left to
+// the decoder, which reports them with their offset.
+func scanJSON(body []byte) error {
+	if !utf8.Valid(body) {
+		return hub.Problems{"body": "is not valid UTF-8"}.Err()
+	}
+	type frame struct {
+		object  bool
+		wantKey bool // an object's next string token is a key
+		keys    map[string]bool
+		key     string // an object's current key
+		index   int    // an array's current index
+		path    string // where the object or array is
+	}
+	var stack []*frame
+	// field names the place of the current token ("variants[0].text").
+	field := func() string {
+		if len(stack) == 0 {
+			return "body"
+		}
+		f := stack[len(stack)-1]
+		switch {
+		case !f.object:
+			return f.path + "[" + strconv.Itoa(f.index) + "]"
+		case f.path == "":
+			return f.key
+		}
+		return f.path + "." + f.key
+	}
+	// ended is called after a value: an object wants its next key, an array
+	// moves to its next index.
+	ended := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if f := stack[len(stack)-1]; f.object {
+			f.wantKey = true
+		} else {
+			f.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the end, or a syntax error the decoder reports
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				path := ""
+				if len(stack) > 0 {
+					path = field()
+				}
+				stack = append(stack, &frame{object: t == '{', wantKey: true, keys: map[string]bool{}, path: path})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		case string:
+			if f := stackTop(stack); f != nil && f.object && f.wantKey {
+				f.key, f.wantKey = t, false
+				if f.keys[t] {
+					return hub.Problems{field(): "is given twice"}.Err()
+				}
+				f.keys[t] = true
+				if controlChar(t) >= 0 {
+					return hub.Problems{field(): "has a control character in its name"}.Err()
+				}
+				continue
+			}
+			if r := controlChar(t); r >= 0 {
+				return hub.Problems{field(): fmt.Sprintf("must not contain control characters (U+%04X)", r)}.Err()
+			}
+		}
+		ended()
+	}
+}
+
+func stackTop[T any](s []*T) *T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[len(s)-1]
+}
+
+// controlChar returns the first control character of s other than tab,
+// newline and carriage return, or -1.
+func controlChar(s string) rune {
+	for _, r := range s {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return r
+		}
+	}
+	return -1
 }

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/7loc/hub/hub"
 )
@@ -32,6 +35,8 @@ func TestDecodeStrict(t *testing.T) {
 		{`{"count":3,"x":1}`, hub.EValidation, 0},
 		{`[]`, hub.EValidation, 0},
 		{`null`, "", 0},
+		{`{"count":3,"count":4}`, hub.EValidation, 0},
+		{"{\"count\":3,\"x\":\"\xff\"}", hub.EValidation, 0},
 	}
 	for _, tt := range tests {
 		var in hub.AddStampsInput
@@ -67,4 +72,56 @@ func FuzzDecodeStrict(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScanJSON names the field of each hidden flaw: repeated keys, control
+// characters and invalid UTF-8, at any depth.
+func TestScanJSON(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       map[string]string // nil: accepted
+	}{
+		{"plain", `{"name":"Café","variants":[{"text":"a\tb\nc\r\n"}]}`, nil},
+		{"same key in two objects", `{"a":{"x":1},"b":{"x":2}}`, nil},
+		{"repeated key", `{"name":"a","name":"b"}`, map[string]string{"name": "is given twice"}},
+		{"repeated nested key", `{"variants":[{"text":"a"},{"text":"b","text":"c"}]}`,
+			map[string]string{"variants[1].text": "is given twice"}},
+		{"NUL escaped", `{"settings":{"bot_token":"a\u0000b"}}`,
+			map[string]string{"settings.bot_token": "must not contain control characters (U+0000)"}},
+		{"escape character in an array", `{"tags":["ok","\u001b[31m"]}`,
+			map[string]string{"tags[1]": "must not contain control characters (U+001B)"}},
+		{"C1 control", `{"text":"\u0085"}`, map[string]string{"text": "must not contain control characters (U+0085)"}},
+		{"control in a key", `{"a\u0001":1}`, map[string]string{"a\x01": "has a control character in its name"}},
+		{"invalid UTF-8", "{\"text\":\"\xc3\x28\"}", map[string]string{"body": "is not valid UTF-8"}},
+		{"a bare string", `"\u0000"`, map[string]string{"body": "must not contain control characters (U+0000)"}},
+		{"syntax errors are the decoder's", `{"a":`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := scanJSON([]byte(tt.body))
+			var got map[string]string
+			if err != nil {
+				var e *hub.Error
+				if !errors.As(err, &e) || e.Code != hub.EValidation {
+					t.Fatalf("scanJSON = %v, want validation_failed", err)
+				}
+				got = e.Fields
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestJSONContentType(t *testing.T) {
+	for header, ok := range map[string]bool{
+		"": true, "application/json": true, "application/json; charset=utf-8": true, "application/merge-patch+json": true,
+		"text/plain": false, "application/x-www-form-urlencoded": false, "multipart/form-data; boundary=x": false, "garbage;;": false,
+	} {
+		err := jsonContentType(header)
+		if (err == nil) != ok || (err != nil && hub.ErrorCode(err) != hub.EUnsupportedMediaType) {
+			t.Errorf("jsonContentType(%q) = %v, want ok %v", header, err, ok)
+		}
+	}
 }

@@ -12,18 +12,19 @@ import (
 // statusOf maps every hub error code to its HTTP status: the one place where
 // domain errors become HTTP.
 var statusOf = map[hub.Code]int{
-	hub.EInvalidJSON:         http.StatusBadRequest,
-	hub.EUnauthorized:        http.StatusUnauthorized,
-	hub.ENotFound:            http.StatusNotFound,
-	hub.EConflict:            http.StatusConflict,
-	hub.EAlreadyRedeemed:     http.StatusConflict,
-	hub.EVoucherExpired:      http.StatusConflict,
-	hub.EIdempotencyMismatch: http.StatusConflict,
-	hub.EPayloadTooLarge:     http.StatusRequestEntityTooLarge,
-	hub.EValidation:          http.StatusUnprocessableEntity,
-	hub.ERateLimited:         http.StatusTooManyRequests,
-	hub.EInternal:            http.StatusInternalServerError,
-	hub.EUnavailable:         http.StatusServiceUnavailable,
+	hub.EInvalidJSON:          http.StatusBadRequest,
+	hub.EUnauthorized:         http.StatusUnauthorized,
+	hub.ENotFound:             http.StatusNotFound,
+	hub.EConflict:             http.StatusConflict,
+	hub.EAlreadyRedeemed:      http.StatusConflict,
+	hub.EVoucherExpired:       http.StatusConflict,
+	hub.EIdempotencyMismatch:  http.StatusConflict,
+	hub.EPayloadTooLarge:      http.StatusRequestEntityTooLarge,
+	hub.EUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	hub.EValidation:           http.StatusUnprocessableEntity,
+	hub.ERateLimited:          http.StatusTooManyRequests,
+	hub.EInternal:             http.StatusInternalServerError,
+	hub.EUnavailable:          http.StatusServiceUnavailable,
 }
 
 // errorBody is the error envelope of the contract.
