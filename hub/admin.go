@@ -283,6 +283,9 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 			s.keys.Delete(hash)
 		}
 	}
+	// A key forgotten while we read must not be cached from that read: it
+	// may have been revoked after the read saw it.
+	epoch := s.keyEpoch.Load()
 	var pr *Principal
 	err := s.read(ctx, func(tx Tx) error {
 		var err error
@@ -297,6 +300,11 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 	}
 	if s.keyTTL > 0 {
 		s.keys.Store(hash, cachedPrincipal{pr: pr, expires: time.Now().Add(s.keyTTL)})
+		if s.keyEpoch.Load() != epoch {
+			// A key was forgotten meanwhile (ForgetKey counts before it
+			// deletes): this entry may be stale. The next call reads again.
+			s.keys.Delete(hash)
+		}
 	}
 	s.touch(ctx, pr)
 	return pr, nil
@@ -304,11 +312,15 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Principal, err
 
 // ForgetKey drops a key hash from the authentication cache; the next call
 // with that key asks the store. Revocations from other processes arrive here.
-func (s *Service) ForgetKey(keyHash string) { s.keys.Delete(keyHash) }
+func (s *Service) ForgetKey(keyHash string) {
+	s.keyEpoch.Add(1)
+	s.keys.Delete(keyHash)
+}
 
 // ForgetAllKeys empties the authentication cache, for when revocations may
 // have been missed (the channel that carries them reconnected).
 func (s *Service) ForgetAllKeys() {
+	s.keyEpoch.Add(1)
 	s.keys.Range(func(k, _ any) bool { s.keys.Delete(k); return true })
 }
 

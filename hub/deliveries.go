@@ -3,6 +3,7 @@ package hub
 import (
 	"cmp"
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"slices"
@@ -594,7 +595,7 @@ func (s *Service) unsubscribeToken(businessID, customerID string) string {
 // idempotent, and a token that does not verify is not_found.
 func (s *Service) Unsubscribe(ctx context.Context, token string) error {
 	parts := strings.Split(token, ".")
-	if s.box == nil || len(parts) != 3 || s.unsubscribeToken(parts[0], parts[1]) != token {
+	if s.box == nil || len(parts) != 3 || subtle.ConstantTimeCompare([]byte(s.unsubscribeToken(parts[0], parts[1])), []byte(token)) != 1 {
 		return NotFound("unsubscribe link")
 	}
 	businessID, customerID := parts[0], parts[1]

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -96,8 +97,11 @@ type Service struct {
 	templates sync.Map // card template id -> *CardTemplate; templates never change
 	touched   sync.Map // api key id -> time.Time of the last recorded use
 
-	keyTTL      time.Duration
-	keys        sync.Map // key hash -> cachedPrincipal
+	keyTTL time.Duration
+	keys   sync.Map // key hash -> cachedPrincipal
+	// keyEpoch counts forgotten keys, so a read that raced a revocation is
+	// not cached.
+	keyEpoch    atomic.Uint64
 	revocations RevocationPublisher
 
 	webhooks     WebhookQueue

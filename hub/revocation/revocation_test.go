@@ -3,6 +3,7 @@ package revocation_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,4 +96,58 @@ func mustBiz(t *testing.T, svc *hub.Service, key string) string {
 		t.Fatal(err)
 	}
 	return pr.Business.ID
+}
+
+// pausingStore holds the next read in the middle until released, as a slow
+// database would.
+type pausingStore struct {
+	hub.Store
+	armed   atomic.Bool
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (p *pausingStore) Read(ctx context.Context, fn func(hub.Tx) error) error {
+	return p.Store.Read(ctx, func(tx hub.Tx) error {
+		err := fn(tx)
+		if p.armed.CompareAndSwap(true, false) {
+			close(p.reading)
+			<-p.release
+		}
+		return err
+	})
+}
+
+// TestRevokedDuringAuthenticationIsNotCached: a request reads a key from
+// the database, the key is revoked before the request caches it; the
+// cache must not keep the revoked key alive until its TTL.
+func TestRevokedDuringAuthenticationIsNotCached(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		ctx := context.Background()
+		ps := &pausingStore{Store: st, reading: make(chan struct{}), release: make(chan struct{})}
+		svc, err := hub.NewService(hub.Config{Store: ps, KeyCacheTTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := svc.EnsureKey(ctx, "Café", "anna", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		biz := mustBiz(t, svc, k.Key)
+		svc.ForgetAllKeys()
+		ps.armed.Store(true)
+		done := make(chan error, 1)
+		go func() { _, err := svc.Authenticate(ctx, k.Key); done <- err }()
+		<-ps.reading // the request has read the key, still valid
+		if err := svc.RevokeAPIKey(ctx, biz, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(ps.release)
+		if err := <-done; err != nil {
+			t.Fatalf("the request that read the key before the revocation: %v", err)
+		}
+		if _, err := svc.Authenticate(ctx, k.Key); hub.ErrorCode(err) != hub.EUnauthorized {
+			t.Errorf("after the revocation: %v, want unauthorized at once", err)
+		}
+	})
 }
