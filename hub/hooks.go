@@ -105,15 +105,21 @@ func (s *Service) CreateHook(ctx context.Context, businessID string, in HookInpu
 	if in.Event != HookAllEvents && !ValidEventType(in.Event) {
 		p.Add("event", "must be one of the event names or *")
 	}
-	var target string
+	// Blank counts as absent: " " is no URL.
+	trimmed := func(v *string) string {
+		if v == nil {
+			return ""
+		}
+		return strings.TrimSpace(*v)
+	}
+	target, alias := trimmed(in.TargetURL), trimmed(in.URL)
 	switch {
-	case in.TargetURL != nil && *in.TargetURL != "":
-		target = strings.TrimSpace(*in.TargetURL)
-		if in.URL != nil && *in.URL != "" && strings.TrimSpace(*in.URL) != target {
+	case target != "":
+		if alias != "" && alias != target {
 			p.Add("url", "differs from target_url; send one of them")
 		}
-	case in.URL != nil && *in.URL != "":
-		target = strings.TrimSpace(*in.URL)
+	case alias != "":
+		target = alias
 	default:
 		p.Add("target_url", "is required")
 	}

@@ -60,6 +60,8 @@ func TestHooks(t *testing.T) {
 		bad := []struct{ body, field string }{
 			{`{"event":"coffee","target_url":"https://x.io"}`, "event"},
 			{`{"event":"*"}`, "target_url"},
+			{`{"event":"*","target_url":" "}`, "target_url"},
+			{`{"event":"*","target_url":"\t","url":"  "}`, "target_url"},
 			{`{"event":"*","target_url":"ftp://x.io/a"}`, "target_url"},
 			{`{"event":"*","target_url":"https://a.io","url":"https://b.io"}`, "url"},
 			{`{"event":"*","target_url":"https://a.io","secret":"mine"}`, "secret"},
