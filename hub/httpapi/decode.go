@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -81,6 +83,9 @@ func decodeStrict(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if isTimeError(err) {
+			return hub.Problems{timeField(body, dst): "must be an RFC 3339 time, e.g. 2026-05-11T12:34:56Z"}.Err()
+		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -234,4 +239,33 @@ func controlChar(s string) rune {
 		}
 	}
 	return -1
+}
+
+// isTimeError reports whether err is time.Time's refusal of a JSON value:
+// well-formed JSON with a bad value, so validation_failed, not invalid_json.
+func isTimeError(err error) bool {
+	var pe *time.ParseError
+	return errors.As(err, &pe) || strings.HasPrefix(err.Error(), "Time.UnmarshalJSON: ")
+}
+
+// timeField names the top-level time field of dst (a pointer to a struct)
+// whose value in body is not a time; "body" when none is found.
+func timeField(body []byte, dst any) string {
+	var fields map[string]json.RawMessage
+	rt := reflect.TypeOf(dst)
+	if json.Unmarshal(body, &fields) != nil || rt.Kind() != reflect.Pointer || rt.Elem().Kind() != reflect.Struct {
+		return "body"
+	}
+	timeType := reflect.TypeFor[time.Time]()
+	for f := range rt.Elem().Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || (f.Type != timeType && f.Type != reflect.PointerTo(timeType)) {
+			continue
+		}
+		var t *time.Time
+		if raw, ok := fields[name]; ok && json.Unmarshal(raw, &t) != nil {
+			return name
+		}
+	}
+	return "body"
 }

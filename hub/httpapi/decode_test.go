@@ -114,6 +114,38 @@ func TestScanJSON(t *testing.T) {
 	}
 }
 
+// TestDecodeStrictTimes: a time field with a value that is not an RFC 3339
+// time is validation_failed naming the field (the JSON is well-formed).
+func TestDecodeStrictTimes(t *testing.T) {
+	tests := []struct {
+		name, body string
+		dst        any
+		code       hub.Code
+		field      string
+	}{
+		{"word", `{"as_of":"yesterday"}`, &hub.SweepRunInput{}, hub.EValidation, "as_of"},
+		{"date only", `{"as_of":"2026-05-11"}`, &hub.SweepRunInput{}, hub.EValidation, "as_of"},
+		{"number", `{"as_of":5}`, &hub.SweepRunInput{}, hub.EValidation, "as_of"},
+		{"after a good field", `{"business_id":"b_1","as_of":"soon"}`, &hub.SweepRunInput{}, hub.EValidation, "as_of"},
+		{"campaign send_at", `{"name":"x","send_at":"tomorrow"}`, &hub.CampaignInput{}, hub.EValidation, "send_at"},
+		{"good time", `{"as_of":"2026-05-11T10:00:00+02:00"}`, &hub.SweepRunInput{}, "", ""},
+		{"null", `{"as_of":null}`, &hub.SweepRunInput{}, "", ""},
+		{"malformed", `{"as_of":"2026-05-11T10:00:00Z"`, &hub.SweepRunInput{}, hub.EInvalidJSON, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := decodeStrict([]byte(tt.body), tt.dst)
+			if got := hub.ErrorCode(err); got != tt.code {
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
+			}
+			var e *hub.Error
+			if tt.field != "" && (!errors.As(err, &e) || e.Fields[tt.field] == "") {
+				t.Errorf("err = %#v, want a problem with %s", err, tt.field)
+			}
+		})
+	}
+}
+
 func TestJSONContentType(t *testing.T) {
 	for header, ok := range map[string]bool{
 		"": true, "application/json": true, "application/json; charset=utf-8": true, "application/merge-patch+json": true,

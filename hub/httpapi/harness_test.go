@@ -83,7 +83,8 @@ func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harnes
 	t.Helper()
 	h := &harness{t: t, store: st, pub: &recorder{}, jobs: &jobRecorder{}, checker: openapitest.New(t)}
 	svc, err := hub.NewService(hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test", Webhooks: h.jobs,
-		Renderer: templates.New(templates.Options{}), SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+		Renderer: templates.New(templates.Options{}), Defaults: templates.Defaults(),
+		SecretKey: []byte("0123456789abcdef0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/7loc/hub/templates"
 )
 
 // fieldsOf returns the fields of a validation error response.
@@ -212,12 +215,25 @@ func TestMessageTemplates(t *testing.T) {
 			t.Errorf("GET differs from the POST answer (-post +get):\n%s", diff)
 		}
 		second := str(h.ok("POST", "/v1/message-templates", `{"name":"Second","variants":[{"language":"th","kind":"text","text":"สวัสดี"}]}`, 201)["id"])
-		var listed []string
+		// The new business's ready-made templates come last (oldest).
+		var listed, seeded []string
 		for _, item := range h.ok("GET", "/v1/message-templates", "", 200)["data"].([]any) {
 			listed = append(listed, str(item.(map[string]any)["id"]))
+			seeded = append(seeded, str(item.(map[string]any)["name"]))
 		}
-		if diff := cmp.Diff([]string{second, id}, listed); diff != "" {
+		if len(listed) < 2 {
+			t.Fatalf("listed %v, want at least the two new templates", listed)
+		}
+		if diff := cmp.Diff([]string{second, id}, listed[:2]); diff != "" {
 			t.Errorf("list, newest first (-want +got):\n%s", diff)
+		}
+		var defaults []string
+		for _, d := range templates.Defaults() {
+			defaults = append(defaults, d.Name)
+		}
+		sortStrings := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+		if diff := cmp.Diff(defaults, seeded[2:], sortStrings); diff != "" {
+			t.Errorf("the ready-made templates listed after the new ones (-want +got):\n%s", diff)
 		}
 
 		// PATCH changes only the fields given.

@@ -171,6 +171,13 @@ var openapiContract = []string{
 	"POST /v1/campaigns/{id}/resume",
 	"POST /v1/campaigns/{id}/cancel",
 	"GET /v1/campaigns/{id}/recipients",
+	// Automations and sweeps.
+	"POST /v1/automations",
+	"GET /v1/automations",
+	"GET /v1/automations/{id}",
+	"PATCH /v1/automations/{id}",
+	"DELETE /v1/automations/{id}",
+	"POST /admin/v1/sweeps/{kind}/run",
 	"GET /healthz",
 	"GET /readyz",
 	"GET /metrics",
@@ -390,6 +397,8 @@ func TestOpenAPIIdsAndFormats(t *testing.T) {
 	}
 	for name, want := range map[string][]string{
 		"Channel": hub.Channels, "RedeemedVia": hub.RedeemedVia, "RedeemCodeFormat": hub.RedeemCodeFormats,
+		"AutomationTriggerEvent": hub.AutomationTriggers(), "SweepKind": hub.SweepKinds,
+		"AutomationActionType": {hub.ActionSendMessage, hub.ActionIssueVoucher},
 	} {
 		if got := enum(name); !slices.Equal(got, want) {
 			t.Errorf("%s = %v, the hub has %v", name, got, want)
@@ -428,10 +437,12 @@ func TestOpenAPIShapesAreClosed(t *testing.T) {
 func openapiShapeProblems(doc *openapi3.T) []string {
 	var problems []string
 	// Optional by design: the error envelope's fields appear only with
-	// validation_failed, and an event's parts only when they apply (API.md).
+	// validation_failed, an event's parts only when they apply, and a
+	// send_message action's channels only when set (API.md).
 	optional := map[string]bool{"fields": true,
 		"Event.customer": true, "Event.card": true, "Event.voucher": true,
-		"Event.lottery": true, "Event.campaign": true, "Event.data": true}
+		"Event.lottery": true, "Event.campaign": true, "Event.data": true,
+		"SendMessageAction.channels": true}
 	var seen map[*openapi3.Schema]bool
 	var walk func(where string, s *openapi3.SchemaRef, response bool)
 	walk = func(where string, ref *openapi3.SchemaRef, response bool) {
