@@ -7,6 +7,7 @@
 //	hub keys create --business NAME --staff LOGIN [--name NAME]
 //	                          create an API key (and the business and login if missing); prints the key
 //	hub bench api             load-test the stamp endpoint through the real HTTP stack
+//	hub bench campaign        one campaign through serve and work processes (see BENCHMARKS.md)
 //
 // Every setting is a flag and a HUB_* environment variable; `hub <command> -h` lists them.
 package main
@@ -43,7 +44,7 @@ commands:
   work      run queue workers and the periodic scheduler
   migrate   apply database migrations and exit
   keys      keys create --business NAME --staff LOGIN [--name NAME]
-  bench     bench api: load-test the API (see BENCHMARKS.md)
+  bench     bench api|webhooks|channels|campaign: benchmarks (see BENCHMARKS.md)
 
 Run 'hub <command> -h' for the flags; each flag is also a HUB_* environment variable.
 `
@@ -68,6 +69,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	case "bench":
 		if len(args) > 1 && args[1] == "channels" {
 			return runBenchChannels(ctx, args[2:], stdout, stderr, lookup)
+		}
+		if len(args) > 1 && args[1] == "campaign" {
+			return runBenchCampaign(ctx, args[2:], stdout, stderr, lookup)
 		}
 		return runBench(ctx, args[1:], stdout, stderr, lookup)
 	case "help", "-h", "--help":
@@ -120,6 +124,11 @@ func runWork(ctx context.Context, args []string, stderr io.Writer, lookup func(s
 		return err
 	}
 	defer a.Close()
+	stopProfile, err := startCPUProfile(lookup) // HUB_CPU_PROFILE, set by hub bench campaign --profile
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	return a.runWorkers(ctx, cfg.Scheduler)
 }
 

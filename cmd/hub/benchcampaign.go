@@ -1,0 +1,649 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/7loc/hub/channels/whatsapp/whatsappfake"
+	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/sqlstore"
+)
+
+// campaignOptions configures `hub bench campaign`.
+type campaignOptions struct {
+	recipients int
+	db         string
+	redis      string
+	workers    int
+	oneoffRate int
+	profile    string
+	// hub is the binary run as `hub serve` and `hub work` (default: this one).
+	hub     string
+	timeout time.Duration
+	// others is how many other businesses get customers (and a WhatsApp
+	// configuration with the default limits) besides the two of the run.
+	others int
+}
+
+// procUse is what a finished subprocess used.
+type procUse struct {
+	name    string
+	peakRSS int64 // bytes
+	cpu     time.Duration
+}
+
+// campaignResult is one measured campaign run.
+type campaignResult struct {
+	recipients int
+	db         string
+	// finish is from the send request to the campaign seen as sent.
+	finish time.Duration
+	// delivered is how many recipients the fake got at least one message
+	// for; duplicates counts the messages beyond the first per recipient.
+	delivered, duplicates int
+	// final is the campaign's recipients in a final state (sent, failed,
+	// skipped) by its stats; status is the campaign's status at the end.
+	final  int
+	status string
+	stats  hub.CampaignStats
+	// raw is raw asynq no-op tasks per second on the same Redis (rawN tasks).
+	raw  float64
+	rawN int
+	// procs are the serve and work processes.
+	procs []procUse
+	// oneoffs sent, arrived, and their POST-to-arrival latencies.
+	oneoffs, oneoffArrived int
+	oneP50, oneP99, oneMax time.Duration
+	oneoffErrors           int
+	// cpu is the PostgreSQL backends' and Redis's CPU during the campaign.
+	cpu              cpuUse
+	loadBefore, load string
+	benchRSS         string
+}
+
+func (r *campaignResult) rate() float64 { return float64(r.delivered) / r.finish.Seconds() }
+
+// runBenchCampaign sends one campaign to many customers through separate
+// `hub serve` and `hub work` processes to the WhatsApp fake with no
+// provider limit, while another business sends one-off messages, and
+// compares it with raw asynq on the same Redis. It prints a Markdown table.
+func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
+	var o campaignOptions
+	cfg, _, err := parseConfig("bench campaign", args, lookup, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.recipients, "recipients", 100_000, "customers of the campaign's business (all reachable on WhatsApp)")
+		fs.StringVar(&o.db, "db", "sqlite", "sqlite (a temporary file) or postgres (HUB_DATABASE_URL, a fresh database)")
+		fs.StringVar(&o.redis, "redis", "", "Redis URL (default HUB_REDIS_URL; without either, the embedded in-memory Redis)")
+		fs.IntVar(&o.workers, "workers", 1, "`hub work` processes")
+		fs.IntVar(&o.oneoffRate, "oneoff-rate", 5, "one-off POST /v1/messages per second from a second business during the campaign (open loop; 0: none)")
+		fs.StringVar(&o.profile, "profile", "", "write a CPU profile of the (first) `hub work` process to this file")
+		fs.StringVar(&o.hub, "hub", "", "hub binary to run as serve and work (default: this executable)")
+		fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up on a campaign not sent by then")
+		fs.IntVar(&o.others, "other-businesses", 3, "other businesses with customers in the same database")
+	})
+	if err != nil {
+		return err
+	}
+	switch o.db {
+	case "sqlite":
+		if sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+			cfg.DatabaseURL = "" // a temporary file
+		}
+	case "postgres":
+		if !sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+			return errors.New("bench campaign --db postgres needs HUB_DATABASE_URL=postgres://… (a fresh database)")
+		}
+	default:
+		return fmt.Errorf("--db must be sqlite or postgres, not %q", o.db)
+	}
+	if o.redis != "" {
+		cfg.RedisURL = o.redis
+	}
+	if o.recipients < 1 || o.workers < 1 {
+		return errors.New("--recipients and --workers must be at least 1")
+	}
+	if o.hub == "" {
+		if o.hub, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	cfg.applyRuntime(lookup)
+	r, err := benchCampaign(ctx, cfg, o, stderr)
+	if err != nil {
+		return err
+	}
+	writeCampaignTable(stdout, r, o, cfg.Concurrency)
+	return nil
+}
+
+// benchCampaign runs the campaign and measures it.
+func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr io.Writer) (*campaignResult, error) {
+	res := &campaignResult{recipients: o.recipients, db: o.db, loadBefore: loadAvg()}
+	fake := whatsappfake.New(whatsappfake.Config{})
+	defer fake.Close()
+	cfg.WhatsAppURL = fake.URL
+	if cfg.SecretKey == "" {
+		key := make([]byte, hub.SecretKeySize)
+		for i := range key {
+			key[i] = byte(i*13 + 1)
+		}
+		cfg.SecretKey = base64.StdEncoding.EncodeToString(key)
+	}
+	cfg.LogLevel, cfg.LogFormat, cfg.Migrate = "warn", "text", true
+	a, cleanup, err := benchApp(ctx, cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	defer func() {
+		q := a.queues
+		_ = a.rdb.SRem(context.Background(), "asynq:queues", q.Messages, q.Campaigns).Err()
+	}()
+
+	// The businesses: the campaign's, the one sending one-offs, and others
+	// with data; every one with WhatsApp on the fake. Only the campaign's
+	// has no provider limit to speak of; the others keep the defaults.
+	type business struct {
+		id, key string
+		phones  string // fmt pattern of their customers' numbers
+		n       int
+	}
+	mk := func(name, pattern string, n int, rate string) (business, error) {
+		k, err := a.svc.EnsureKey(ctx, name+" "+cfg.QueuePrefix, "bench", nil)
+		if err != nil {
+			return business{}, err
+		}
+		pr, err := a.svc.Authenticate(ctx, k.Key)
+		if err != nil {
+			return business{}, err
+		}
+		fc := fake.Config()
+		settings := map[string]any{"phone_number_id": fc.PhoneNumberID, "access_token": fc.AccessToken,
+			"app_secret": fc.AppSecret, "verify_token": fc.VerifyToken, "template_name": "bench_offer"}
+		if rate != "" {
+			settings["rate_per_second"] = rate
+		}
+		if _, err := a.svc.PutChannelConfig(ctx, pr.Business.ID, hub.ChannelWhatsApp, settings); err != nil {
+			return business{}, err
+		}
+		return business{id: pr.Business.ID, key: k.Key, phones: pattern, n: n}, nil
+	}
+	camp, err := mk("Campaign", "+1415%07d", o.recipients, "1000000")
+	if err != nil {
+		return nil, err
+	}
+	oneoffs := max(1000, o.oneoffRate*int(o.timeout.Seconds()))
+	other, err := mk("One-off", "+1212%07d", min(oneoffs, 9_999_999), "")
+	if err != nil {
+		return nil, err
+	}
+	tenants := []business{camp, other}
+	for i := range o.others {
+		b, err := mk(fmt.Sprintf("Other %d", i), "+1646%07d", max(100, o.recipients/10), "")
+		if err != nil {
+			return nil, err
+		}
+		tenants = append(tenants, b)
+	}
+	seedStart := time.Now()
+	oneoffIDs := map[string][]string{}
+	for _, b := range tenants {
+		ids, err := seedCustomers(ctx, cfg.DatabaseURL, b.id, b.phones, b.n)
+		if err != nil {
+			return nil, fmt.Errorf("seed customers: %w", err)
+		}
+		oneoffIDs[b.id] = ids
+	}
+	fmt.Fprintf(stderr, "bench: seeded %d customers in %d businesses in %s\n", func() int {
+		n := 0
+		for _, b := range tenants {
+			n += b.n
+		}
+		return n
+	}(), len(tenants), time.Since(seedStart).Round(time.Millisecond))
+	probe := newCPUProbe(ctx, cfg.DatabaseURL)
+	probe.redis = func(ctx context.Context) (string, error) { return a.rdb.Info(ctx, "cpu").Result() }
+	defer probe.close()
+	probe.analyze(ctx)
+
+	// The reference: raw asynq with the workers' total concurrency.
+	res.rawN = max(8, min(o.recipients, 100_000)/8*8)
+	if res.raw, err = rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency*o.workers, res.rawN); err != nil {
+		return nil, fmt.Errorf("raw asynq: %w", err)
+	}
+
+	// The processes.
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "HUB_DATABASE_URL="+cfg.DatabaseURL, "HUB_REDIS_URL="+cfg.RedisURL,
+		"HUB_QUEUE_PREFIX="+cfg.QueuePrefix, "HUB_SECRET_KEY="+cfg.SecretKey, "HUB_WHATSAPP_API_URL="+fake.URL,
+		"HUB_MIGRATE=false", "HUB_LOG_LEVEL=warn", "HUB_LOG_FORMAT=text",
+		"HUB_WORKER_CONCURRENCY="+strconv.Itoa(cfg.Concurrency), "HUB_CPU_PROFILE=")
+	var procs []*exec.Cmd
+	var names []string
+	startProc := func(name string, extra ...string) error {
+		cmd := exec.Command(o.hub, strings.Fields(name)[0])
+		cmd.Env, cmd.Stdout, cmd.Stderr = append(slices.Clone(env), extra...), stderr, stderr
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		procs, names = append(procs, cmd), append(names, name)
+		return nil
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		for _, p := range procs {
+			_ = p.Process.Signal(syscall.SIGTERM)
+		}
+		for i, p := range procs {
+			done := make(chan struct{})
+			go func() { _ = p.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = p.Process.Kill()
+				<-done
+			}
+			if st := p.ProcessState; st != nil {
+				u := procUse{name: names[i], cpu: st.UserTime() + st.SystemTime()}
+				if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+					u.peakRSS = ru.Maxrss << 10
+				}
+				res.procs = append(res.procs, u)
+			}
+		}
+	}
+	defer stop()
+	if err := startProc("serve", "HUB_ADDR="+addr, "HUB_WITH_WORKERS=false"); err != nil {
+		return nil, err
+	}
+	for i := range o.workers {
+		var extra []string
+		if o.profile != "" {
+			p := o.profile
+			if i > 0 {
+				p += "." + strconv.Itoa(i+1)
+			}
+			extra = append(extra, "HUB_CPU_PROFILE="+p)
+		}
+		if err := startProc("work "+strconv.Itoa(i+1), extra...); err != nil {
+			return nil, err
+		}
+	}
+	base := "http://" + addr
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
+	if err := waitServing(ctx, client, base, a, procs, o.workers); err != nil {
+		return nil, err
+	}
+
+	// The campaign.
+	call := func(method, path, key string, body any, out any) (int, error) {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, rd)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			_ = json.NewDecoder(resp.Body).Decode(out)
+		} else {
+			_, _ = io.Copy(io.Discard, resp.Body)
+		}
+		return resp.StatusCode, nil
+	}
+	var cmp hub.Campaign
+	if st, err := call("POST", "/v1/campaigns", camp.key, map[string]any{"name": "Bench", "audience": map[string]any{"all": []any{}},
+		"channels": []string{hub.ChannelWhatsApp}, "message": map[string]any{"variants": []map[string]any{
+			{"language": "en", "kind": hub.KindText, "text": "Double stamps all week at {{ business.name }}!"}}}}, &cmp); err != nil || st != 201 {
+		return nil, fmt.Errorf("create campaign: %d %v", st, err)
+	}
+	probe.start(ctx)
+	start := time.Now()
+	if st, err := call("POST", "/v1/campaigns/"+cmp.ID+"/send", camp.key, nil, &cmp); err != nil || st != 202 {
+		return nil, fmt.Errorf("send campaign: %d %v", st, err)
+	}
+
+	// One-offs from the other business, open loop, until the campaign ends.
+	type sent struct {
+		to string
+		at time.Time
+	}
+	var mu sync.Mutex
+	var posted []sent
+	oneCtx, stopOneoffs := context.WithCancel(ctx)
+	var oneWG sync.WaitGroup
+	if o.oneoffRate > 0 {
+		oneWG.Add(1)
+		go func() {
+			defer oneWG.Done()
+			interval := time.Second / time.Duration(o.oneoffRate)
+			next := time.Now()
+			ids := oneoffIDs[other.id]
+			for i := 0; i < len(ids); i++ {
+				next = next.Add(interval)
+				select {
+				case <-oneCtx.Done():
+					return
+				case <-time.After(time.Until(next)):
+				}
+				oneWG.Add(1)
+				go func() {
+					defer oneWG.Done()
+					t0 := time.Now()
+					st, err := call("POST", "/v1/messages", other.key, map[string]any{"customer_id": ids[i],
+						"text": "Your table is ready", "transactional": true}, nil)
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil || st != 202 {
+						res.oneoffErrors++
+						return
+					}
+					posted = append(posted, sent{to: strings.TrimPrefix(fmt.Sprintf(other.phones, i), "+"), at: t0})
+				}()
+			}
+		}()
+	}
+
+	// Wait for the campaign to be sent.
+	deadline := start.Add(o.timeout)
+	lastReport := start
+	for {
+		if st, err := call("GET", "/v1/campaigns/"+cmp.ID, camp.key, nil, &cmp); err != nil || st != 200 {
+			fmt.Fprintf(stderr, "bench: GET campaign: %d %v\n", st, err)
+		}
+		if cmp.Status == hub.CampaignStatusSent || cmp.Status == hub.CampaignStatusCancelled {
+			break
+		}
+		for i, p := range procs {
+			if p.ProcessState != nil || processGone(p) {
+				stopOneoffs()
+				return nil, fmt.Errorf("%s exited during the campaign", names[i])
+			}
+		}
+		if time.Now().After(deadline) {
+			stopOneoffs()
+			return nil, fmt.Errorf("campaign still %s after %s (fake got %d calls)", cmp.Status, o.timeout, fake.Calls())
+		}
+		if time.Since(lastReport) >= 10*time.Second {
+			lastReport = time.Now()
+			fmt.Fprintf(stderr, "bench: %s: fake got %d calls; load %s\n", time.Since(start).Round(time.Second), fake.Calls(), loadAvg())
+		}
+		select {
+		case <-ctx.Done():
+			stopOneoffs()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	res.finish = time.Since(start)
+	res.cpu = probe.stop(ctx)
+	res.load = loadAvg()
+	res.status, res.stats = cmp.Status, cmp.Stats
+	res.final = cmp.Stats.Sent + cmp.Stats.Failed + cmp.Stats.SkippedTotal()
+	stopOneoffs()
+	oneWG.Wait()
+
+	// One-offs still on their way get 10 s.
+	want := map[string]time.Time{}
+	for _, s := range posted {
+		want[s.to] = s.at
+	}
+	var lats []time.Duration
+	for wait := time.Now().Add(10 * time.Second); ; {
+		lats = lats[:0]
+		msgs := fake.Messages()
+		for _, m := range msgs {
+			if t0, ok := want[m.To]; ok {
+				lats = append(lats, m.At.Sub(t0))
+			}
+		}
+		if len(lats) >= len(want) || time.Now().After(wait) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	stop()
+	res.oneoffs, res.oneoffArrived = len(want), len(lats)
+	if len(lats) > 0 {
+		slices.Sort(lats)
+		res.oneP50, res.oneP99, res.oneMax = lats[len(lats)/2], lats[min(len(lats)-1, len(lats)*99/100)], lats[len(lats)-1]
+	}
+	// Duplicates: messages to a campaign recipient beyond the first.
+	perTo := make(map[string]int, o.recipients)
+	prefix := strings.TrimPrefix(strings.SplitN(camp.phones, "%", 2)[0], "+")
+	for _, m := range fake.Messages() {
+		if strings.HasPrefix(m.To, prefix) && len(m.To) == len(prefix)+7 {
+			perTo[m.To]++
+		}
+	}
+	for _, n := range perTo {
+		res.delivered++
+		res.duplicates += n - 1
+	}
+	res.benchRSS = peakRSS()
+	return res, nil
+}
+
+// waitServing waits until the API answers /readyz and every worker process
+// has registered with asynq.
+func waitServing(ctx context.Context, client *http.Client, base string, a *app, procs []*exec.Cmd, workers int) error {
+	insp := asynq.NewInspectorFromRedisClient(a.rdb)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ready := false
+		if resp, err := client.Get(base + "/readyz"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			ready = resp.StatusCode == 200
+		}
+		registered := 0
+		if servers, err := insp.Servers(); err == nil {
+			for _, s := range servers {
+				for _, p := range procs[1:] {
+					if s.PID == p.Process.Pid {
+						registered++
+					}
+				}
+			}
+		}
+		if ready && registered >= workers {
+			return nil
+		}
+		for _, p := range procs {
+			if processGone(p) {
+				return errors.New("a hub process exited while starting (see its log above)")
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes not ready after 60 s (API ready %v, %d of %d workers registered)", ready, registered, workers)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// processGone reports whether a started process has exited (a zombie
+// waiting for Wait counts as exited).
+func processGone(p *exec.Cmd) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.Process.Pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+// seedCustomers inserts n customers of a business with bulk SQL: phone
+// numbers from pattern (fmt, i), language en, WhatsApp consent. It returns
+// their ids in order (id order is insertion order).
+func seedCustomers(ctx context.Context, dbURL, businessID, pattern string, n int) ([]string, error) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	consent, _ := json.Marshal(map[string]hub.Consent{hub.ChannelWhatsApp: {Granted: true, Source: "bench", At: now}})
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = hub.NewID(hub.PrefixCustomer)
+	}
+	if sqlstore.IsPostgresURL(dbURL) {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.CopyFrom(ctx, pgx.Identifier{"customers"},
+			[]string{"id", "business_id", "phone", "language", "consent", "created_at", "updated_at"},
+			pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+				return []any{ids[i], businessID, fmt.Sprintf(pattern, i), "en", consent, now, now}, nil
+			}))
+		if err != nil {
+			return nil, err
+		}
+		_, err = conn.Exec(ctx, "ANALYZE customers")
+		return ids, err
+	}
+	db, err := sql.Open("sqlite", "file:"+dbURL+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	const rows = 500
+	at := now.Format("2006-01-02T15:04:05.000Z")
+	var stmt *sql.Stmt
+	for start := 0; start < n; start += rows {
+		end := min(start+rows, n)
+		q := "INSERT INTO customers (id, business_id, phone, language, consent, created_at, updated_at) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, 'en', ?, ?, ?),", end-start), ",")
+		args := make([]any, 0, (end-start)*6)
+		for i := start; i < end; i++ {
+			args = append(args, ids[i], businessID, fmt.Sprintf(pattern, i), string(consent), at, at)
+		}
+		if end-start == rows {
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, q); err != nil {
+					return nil, err
+				}
+			}
+			_, err = stmt.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ids, tx.Commit()
+}
+
+// freeAddr returns a loopback address with a free port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// mib formats bytes in MiB.
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// writeCampaignTable prints the run as a Markdown table and notes.
+func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concurrency int) {
+	fmt.Fprintf(w, "database=%s workers=%d (concurrency %d each) one-offs=%d/s load before %s, after %s\n\n",
+		r.db, o.workers, concurrency, o.oneoffRate, r.loadBefore, r.load)
+	var rss []string
+	var workCPU time.Duration
+	for _, p := range r.procs {
+		rss = append(rss, p.name+" "+mib(p.peakRSS))
+		if strings.HasPrefix(p.name, "work") {
+			workCPU += p.cpu
+		}
+	}
+	fmt.Fprintln(w, "| recipients | db | time to finish | messages/s | raw asynq no-op tasks/s | ratio | peak RSS | duplicates | final | one-off p50 | one-off p99 | one-off max |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "| %d | %s | %.1f s | %.0f | %.0f | %.2f | %s | %d | %d | %s | %s | %s |\n",
+		r.recipients, r.db, r.finish.Seconds(), r.rate(), r.raw, r.rate()/r.raw, strings.Join(rss, ", "),
+		r.duplicates, r.final, ms(r.oneP50), ms(r.oneP99), ms(r.oneMax))
+	fmt.Fprintf(w, "\ncampaign %s: audience %d, sent %d, failed %d, skipped %d; the fake got %d recipients at least once\n",
+		r.status, r.stats.Audience, r.stats.Sent, r.stats.Failed, r.stats.SkippedTotal(), r.delivered)
+	fmt.Fprintf(w, "raw asynq reference: %d no-op tasks, enqueued by 8 goroutines and processed with concurrency %d in the bench process\n",
+		r.rawN, concurrency*o.workers)
+	fmt.Fprintf(w, "one-offs: %d posted, %d arrived, %d failed to post\n", r.oneoffs, r.oneoffArrived, r.oneoffErrors)
+	fmt.Fprintf(w, "CPU per campaign message: hub work %s, PostgreSQL backends %s, Redis %s\n",
+		perOp(workCPU, r.delivered), perOp(r.cpu.pg, r.delivered), perOp(r.cpu.redis, r.delivered))
+	fmt.Fprintf(w, "peak RSS of the bench process (fake, load generator, raw asynq): %s\n", r.benchRSS)
+}
+
+// startCPUProfile writes a CPU profile to the file HUB_CPU_PROFILE names,
+// if any, until the returned function is called. `hub bench campaign
+// --profile` sets it for `hub work`.
+func startCPUProfile(lookup func(string) (string, bool)) (func(), error) {
+	path, _ := lookup("HUB_CPU_PROFILE")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

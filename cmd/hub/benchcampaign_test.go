@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchCampaign runs `hub bench campaign` small (2,000 recipients, a
+// temporary SQLite file, the embedded Redis, a built hub binary as the serve
+// and work processes) and checks what its table reports: every recipient
+// final and no duplicate at the fake.
+func TestBenchCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the hub and runs three processes")
+	}
+	bin := buildHub(t)
+	env := map[string]string{} // no HUB_DATABASE_URL, no HUB_REDIS_URL: a temporary file and the embedded Redis
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	var log io.Writer = io.Discard
+	if testing.Verbose() {
+		log = &testWriter{t}
+	}
+	if err := runBenchCampaign(ctx, []string{"--recipients", "2000", "--hub", bin, "--oneoff-rate", "20",
+		"--timeout", "90s", "--other-businesses", "1"}, &out, log, lookup); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	row := tableRow(t, out.String())
+	for col, want := range map[string]string{"recipients": "2000", "db": "sqlite", "duplicates": "0", "final": "2000"} {
+		if row[col] != want {
+			t.Errorf("%s = %q, want %q", col, row[col], want)
+		}
+	}
+	if !strings.Contains(row["peak RSS"], "serve ") || !strings.Contains(row["peak RSS"], "work 1 ") {
+		t.Errorf("peak RSS = %q, want one for serve and one for work 1", row["peak RSS"])
+	}
+	if !strings.Contains(out.String(), "the fake got 2000 recipients at least once") {
+		t.Errorf("not every recipient reached the fake:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), ", 0 arrived") {
+		t.Errorf("no one-off arrived:\n%s", out.String())
+	}
+}
+
+// tableRow reads the first Markdown table of out into its header names and
+// first row.
+func tableRow(t *testing.T, out string) map[string]string {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "|") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 3 {
+		t.Fatalf("no table in\n%s", out)
+	}
+	cells := func(l string) []string {
+		f := strings.Split(strings.Trim(l, "|"), "|")
+		for i := range f {
+			f[i] = strings.TrimSpace(f[i])
+		}
+		return f
+	}
+	head, row := cells(lines[0]), cells(lines[2])
+	if len(head) != len(row) {
+		t.Fatalf("header and row differ in width:\n%s\n%s", lines[0], lines[2])
+	}
+	m := map[string]string{}
+	for i, h := range head {
+		m[h] = row[i]
+	}
+	return m
+}
+
+// testWriter sends a process's log lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
