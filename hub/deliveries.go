@@ -191,7 +191,7 @@ func (s *Service) PeekSend(ctx context.Context, k DeliveryKey) (*Outgoing, error
 		if err != nil || cancelled {
 			return err // a cancelled campaign's delivery: the claim fails it
 		}
-		out, _, err = s.prepare(ctx, tx, d)
+		out, _, err = s.prepare(ctx, tx, d, nil)
 		if out != nil {
 			out.HoldUntil = until
 		}
@@ -222,7 +222,7 @@ func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, erro
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		var err error
-		out, _, err = s.claim(ctx, tx, k, now, false)
+		out, _, err = s.claim(ctx, tx, k, now, false, nil)
 		return err
 	})
 	return out, err
@@ -257,8 +257,9 @@ func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, 
 	})
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		routes := routeMemo{}
 		for _, i := range order {
-			out, hold, err := s.claim(ctx, tx, keys[i], now, true)
+			out, hold, err := s.claim(ctx, tx, keys[i], now, true, routes)
 			claims[i] = Claim{Key: keys[i], Out: out, HoldUntil: hold}
 			switch {
 			case err == nil:
@@ -279,7 +280,7 @@ func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, 
 // claim is ClaimSend's work inside a transaction. With checkHold, a
 // delivery that quiet hours or a paused campaign hold is left pending and
 // its hold returned.
-func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time, checkHold bool) (*Outgoing, time.Time, error) {
+func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time, checkHold bool, routes routeMemo) (*Outgoing, time.Time, error) {
 	d, err := tx.Delivery(ctx, k.BusinessID, k.ID, true)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -305,7 +306,7 @@ func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time
 	} else if checkHold && until.After(now) {
 		return nil, until, nil
 	}
-	o, reason, err := s.prepare(ctx, tx, d)
+	o, reason, err := s.prepare(ctx, tx, d, routes)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -326,9 +327,27 @@ func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time
 	return o, time.Time{}, nil
 }
 
+// routeMemo keeps the provider configuration each (business, channel)
+// routes to for the length of one transaction, so a batch of a campaign's
+// deliveries reads, opens and decodes it once. Nil keeps nothing.
+type routeMemo map[string]*ChannelConfig
+
+// route is routeChannel through the memo.
+func (s *Service) route(ctx context.Context, tx Tx, memo routeMemo, businessID, channel string) (*ChannelConfig, error) {
+	key := businessID + "/" + channel
+	if cfg, ok := memo[key]; ok {
+		return cfg, nil
+	}
+	cfg, err := s.routeChannel(ctx, tx, businessID, channel)
+	if err == nil && memo != nil {
+		memo[key] = cfg
+	}
+	return cfg, err
+}
+
 // prepare checks consent, reachability, the address and the provider of a
 // delivery and builds its message; a nil Outgoing comes with the reason.
-func (s *Service) prepare(ctx context.Context, tx Tx, d *Delivery) (*Outgoing, string, error) {
+func (s *Service) prepare(ctx context.Context, tx Tx, d *Delivery, routes routeMemo) (*Outgoing, string, error) {
 	cust, err := tx.Customer(ctx, d.BusinessID, d.CustomerID)
 	if err != nil {
 		return nil, "", err
@@ -376,7 +395,7 @@ func (s *Service) prepare(ctx context.Context, tx Tx, d *Delivery) (*Outgoing, s
 	if m.To == "" {
 		return nil, ReasonNoAddress, nil
 	}
-	cfg, err := s.routeChannel(ctx, tx, d.BusinessID, d.Channel)
+	cfg, err := s.route(ctx, tx, routes, d.BusinessID, d.Channel)
 	if err != nil {
 		return nil, "", err
 	}
