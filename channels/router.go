@@ -26,12 +26,11 @@ type Factory func(cfg *hub.ChannelConfig) (Sender, error)
 
 // Limiter keeps rate budgets and pauses shared by every worker.
 type Limiter interface {
-	// Reserve takes the next slot of the budget if it comes within maxWait
-	// (ok, and how long until it); otherwise it takes nothing and says when
-	// a slot would come.
-	Reserve(ctx context.Context, l hub.RateLimit, maxWait time.Duration) (wait time.Duration, ok bool, err error)
+	// Take takes a slot of every budget at once if none is paused and every
+	// slot comes within maxWait (ok, and how long until the last); otherwise
+	// it takes nothing and says when to come back.
+	Take(ctx context.Context, limits []hub.RateLimit, maxWait time.Duration) (wait time.Duration, ok bool, err error)
 	Pause(ctx context.Context, key string, d time.Duration) error
-	Paused(ctx context.Context, key string) (time.Duration, error)
 }
 
 // Ledger is the delivery ledger (hub.Service).
@@ -288,28 +287,19 @@ func ordered(limits []hub.RateLimit) []hub.RateLimit {
 	return limits
 }
 
-// waitTurn reserves a slot of every limit (most specific first) and waits
-// for the latest, unless a pause holds or a slot lies beyond MaxWait: then
-// the message goes back to the queue. A slot reserved before a later limit
-// refuses goes unused, which only ever slows sending down.
+// waitTurn takes a slot of every limit in one call to the shared limiter
+// and waits for the latest, unless a pause holds or a slot lies beyond
+// MaxWait: then the message goes back to the queue.
 func (r *Router) waitTurn(ctx context.Context, limits []hub.RateLimit) error {
-	var wait time.Duration
-	for _, l := range limits {
-		paused, err := r.cfg.Limiter.Paused(ctx, l.Key)
-		if err != nil {
-			return err
-		}
-		if paused > 0 {
-			return &RetryError{After: paused, RateLimited: true}
-		}
-		w, ok, err := r.cfg.Limiter.Reserve(ctx, l, r.cfg.MaxWait)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &RetryError{After: w, RateLimited: true}
-		}
-		wait = max(wait, w)
+	if len(limits) == 0 {
+		return nil
+	}
+	wait, ok, err := r.cfg.Limiter.Take(ctx, limits, r.cfg.MaxWait)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &RetryError{After: wait, RateLimited: true}
 	}
 	if wait <= 0 {
 		return nil

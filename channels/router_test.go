@@ -51,13 +51,17 @@ type memLimiter struct {
 	refuse map[string]time.Duration
 }
 
-func (l *memLimiter) Reserve(_ context.Context, r hub.RateLimit, maxWait time.Duration) (time.Duration, bool, error) {
+func (l *memLimiter) Take(_ context.Context, limits []hub.RateLimit, maxWait time.Duration) (time.Duration, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if d := l.refuse[r.Key]; d > maxWait {
-		return d, false, nil
+	for _, r := range limits {
+		if d := l.refuse[r.Key]; d > maxWait {
+			return d, false, nil // nothing taken
+		}
 	}
-	l.taken = append(l.taken, r.Key)
+	for _, r := range limits {
+		l.taken = append(l.taken, r.Key)
+	}
 	return 0, true, nil
 }
 
@@ -68,7 +72,6 @@ func (l *memLimiter) Pause(_ context.Context, key string, d time.Duration) error
 	return nil
 }
 
-func (l *memLimiter) Paused(context.Context, string) (time.Duration, error) { return 0, nil }
 
 type env struct {
 	t        *testing.T

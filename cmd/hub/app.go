@@ -110,7 +110,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	a.providers = &providers{
 		urls: providerURLs{Telegram: cfg.TelegramURL, WhatsApp: cfg.WhatsAppURL, Viber: cfg.ViberURL,
 			APNs: cfg.APNsURL, GoogleWallet: cfg.GoogleWalletURL, GoogleToken: cfg.GoogleTokenURL},
-		client:        &http.Client{Timeout: sendTimeout},
+		client:        providerClient(),
 		gatewayClient: webhook.NewClient(webhook.Options{AllowCIDRs: allow, UserAgent: "7loc-hub/" + version + " (gateway)"}),
 		log:           log,
 	}
@@ -240,3 +240,14 @@ func listen(addr string) (net.Listener, error) {
 
 // version names the build in the webhook User-Agent.
 const version = "0.1"
+
+// providerClient calls the providers' APIs. Each provider is one host that
+// every worker goroutine calls at once (a campaign sends 8 per chunk, 20
+// chunks per worker): the default of 2 idle connections per host would
+// close and dial (and TLS-handshake) a connection for most messages.
+func providerClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: sendTimeout}
+}

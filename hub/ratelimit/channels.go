@@ -26,39 +26,72 @@ func NewShared(rdb redis.UniversalClient, prefix string) *Shared {
 	return &Shared{rdb: rdb, prefix: prefix + ":channels:"}
 }
 
-// reserveScript is GCRA with reservations (the way golang.org/x/time/rate's
-// Reserve works, kept in Redis so every process shares it): a caller that
-// can go within maxWait takes the next free slot and learns how long to
-// wait for it; one that cannot takes nothing. Taking slots in turn is what
-// keeps a request that needs two budgets (a chat's and its bot's) from
-// starving behind requests that need one; redis_rate only answers "now or
-// not", so this is the one piece of limiter code of our own. Redis's clock
-// (TIME) is the clock of every process.
-var reserveScript = redis.NewScript(`
+// takeScript is GCRA with reservations (the way golang.org/x/time/rate's
+// Reserve works, kept in Redis so every process shares it) over every
+// budget of one message at once, with their pauses. KEYS are pairs
+// (budget, pause); ARGV is maxWait, then pairs (interval, burst) in
+// microseconds, an interval of 0 being a pause to respect without a budget.
+// A paused budget answers {2, microseconds left}; a slot beyond maxWait
+// {0, wait}, taking nothing anywhere; otherwise a slot of each budget is
+// taken and the answer is {1, the longest wait}. Taking slots in turn keeps
+// a message that needs two budgets (a chat's and its bot's) from starving
+// behind messages that need one; redis_rate only answers "now or not", so
+// this is the one piece of limiter code of our own. One round trip per
+// message, and no slot is spent on one budget when another refuses.
+// Redis's clock (TIME) is the clock of every process.
+var takeScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now - (burst - 1) * interval
-if wait < 0 then wait = 0 end
-if wait > tonumber(ARGV[3]) then return {0, wait} end
-local nt = tat + interval
-redis.call('SET', KEYS[1], nt, 'PX', math.floor((nt - now) / 1000) + 1000)
+local n = #KEYS / 2
+local maxWait = tonumber(ARGV[1])
+for i = 1, n do
+  local left = redis.call('PTTL', KEYS[2 * i])
+  if left > 0 then return {2, left * 1000} end
+end
+local wait = 0
+local tats = {}
+for i = 1, n do
+  local interval = tonumber(ARGV[2 * i])
+  if interval > 0 then
+    local burst = tonumber(ARGV[2 * i + 1])
+    local tat = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+    if tat < now then tat = now end
+    local w = tat - now - (burst - 1) * interval
+    if w < 0 then w = 0 end
+    if w > maxWait then return {0, w} end
+    if w > wait then wait = w end
+    tats[i] = tat
+  end
+end
+for i = 1, n do
+  if tats[i] then
+    local nt = tats[i] + tonumber(ARGV[2 * i])
+    redis.call('SET', KEYS[2 * i - 1], nt, 'PX', math.floor((nt - now) / 1000) + 1000)
+  end
+end
 return {1, wait}
 `)
 
-// Reserve takes the next slot of the limit's budget if it comes within
-// maxWait: ok with how long to wait for it. Otherwise nothing is taken, and
-// wait says when a slot would come.
-func (s *Shared) Reserve(ctx context.Context, l hub.RateLimit, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
-	if l.PerSecond <= 0 {
+// Take takes a slot of every budget of limits at once, or none: ok with
+// the longest wait among them when every slot comes within maxWait and no
+// budget is paused; otherwise not ok, and wait says when to come back (the
+// pause's end, or the first slot beyond maxWait).
+func (s *Shared) Take(ctx context.Context, limits []hub.RateLimit, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
+	keys := make([]string, 0, 2*len(limits))
+	args := make([]any, 1, 1+2*len(limits))
+	args[0] = maxWait.Microseconds()
+	for _, l := range limits {
+		interval := int64(0) // no budget, only a pause to respect
+		if l.PerSecond > 0 {
+			interval = int64(math.Max(1, 1e6/l.PerSecond))
+		}
+		keys = append(keys, s.prefix+"gcra:"+l.Key, s.prefix+"pause:"+l.Key)
+		args = append(args, interval, max(l.Burst, 1))
+	}
+	if len(keys) == 0 {
 		return 0, true, nil
 	}
-	interval := int64(math.Max(1, 1e6/l.PerSecond)) // microseconds
-	res, err := reserveScript.Run(ctx, s.rdb, []string{s.prefix + "gcra:" + l.Key},
-		interval, max(l.Burst, 1), maxWait.Microseconds()).Int64Slice()
+	res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, false, hub.Unavailable("redis", err)
 	}
@@ -83,13 +116,4 @@ func (s *Shared) Pause(ctx context.Context, key string, d time.Duration) error {
 		return hub.Unavailable("redis", err)
 	}
 	return nil
-}
-
-// Paused returns how long key stays paused (zero when it is not).
-func (s *Shared) Paused(ctx context.Context, key string) (time.Duration, error) {
-	left, err := s.rdb.PTTL(ctx, s.prefix+"pause:"+key).Result()
-	if err != nil {
-		return 0, hub.Unavailable("redis", err)
-	}
-	return max(left, 0), nil
 }

@@ -11,14 +11,14 @@ import (
 	"github.com/7loc/hub/hub/redistest"
 )
 
-func TestReserveHandsOutSlotsInTurn(t *testing.T) {
+func TestTakeHandsOutSlotsInTurn(t *testing.T) {
 	rdb, _ := redistest.Client(t)
 	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
 	l := hub.RateLimit{Key: "telegram:1", PerSecond: 10, Burst: 1}
 	var waits []time.Duration
 	for i := 0; i < 5; i++ {
-		w, ok, err := s.Reserve(ctx, l, time.Second)
+		w, ok, err := s.Take(ctx, []hub.RateLimit{l}, time.Second)
 		if err != nil || !ok {
 			t.Fatalf("reserve %d: ok=%v err=%v", i, ok, err)
 		}
@@ -33,26 +33,26 @@ func TestReserveHandsOutSlotsInTurn(t *testing.T) {
 		}
 	}
 	// A slot beyond maxWait is refused and nothing is taken.
-	w, ok, err := s.Reserve(ctx, l, 200*time.Millisecond)
+	w, ok, err := s.Take(ctx, []hub.RateLimit{l}, 200*time.Millisecond)
 	if err != nil || ok || w < 400*time.Millisecond {
 		t.Fatalf("beyond maxWait: wait=%s ok=%v err=%v; want refused with wait >= 400ms", w, ok, err)
 	}
-	if w2, ok, _ := s.Reserve(ctx, l, time.Second); !ok || w2 > w+10*time.Millisecond {
+	if w2, ok, _ := s.Take(ctx, []hub.RateLimit{l}, time.Second); !ok || w2 > w+10*time.Millisecond {
 		t.Errorf("the refused call took a slot: next wait %s after %s", w2, w)
 	}
 	// Another key has its own budget; a burst goes at once.
 	b := hub.RateLimit{Key: "telegram:1:42", PerSecond: 1, Burst: 3}
 	for i := 0; i < 3; i++ {
-		if w, ok, _ := s.Reserve(ctx, b, 0); !ok || w != 0 {
+		if w, ok, _ := s.Take(ctx, []hub.RateLimit{b}, 0); !ok || w != 0 {
 			t.Errorf("burst %d: wait=%s ok=%v", i, w, ok)
 		}
 	}
-	if _, ok, _ := s.Reserve(ctx, b, 0); ok {
+	if _, ok, _ := s.Take(ctx, []hub.RateLimit{b}, 0); ok {
 		t.Error("a fourth request passed a burst of 3 at once")
 	}
 }
 
-func TestReserveHoldsTheRateUnderContention(t *testing.T) {
+func TestTakeHoldsTheRateUnderContention(t *testing.T) {
 	rdb, _ := redistest.Client(t)
 	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
@@ -66,7 +66,7 @@ func TestReserveHoldsTheRateUnderContention(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for time.Since(start) < time.Second {
-				w, ok, err := s.Reserve(ctx, l, 500*time.Millisecond)
+				w, ok, err := s.Take(ctx, []hub.RateLimit{l}, 500*time.Millisecond)
 				if err != nil {
 					t.Error(err)
 					return
@@ -99,14 +99,54 @@ func TestPause(t *testing.T) {
 	rdb, _ := redistest.Client(t)
 	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
-	if d, err := s.Paused(ctx, "bot"); err != nil || d != 0 {
-		t.Fatalf("fresh key paused %s %v", d, err)
+	bot := hub.RateLimit{Key: "bot", PerSecond: 1000, Burst: 10}
+	if _, ok, err := s.Take(ctx, []hub.RateLimit{bot}, 0); err != nil || !ok {
+		t.Fatalf("fresh key: ok=%v %v", ok, err)
 	}
 	if err := s.Pause(ctx, "bot", 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	_ = s.Pause(ctx, "bot", time.Second) // a shorter pause keeps the longer one
-	if d, _ := s.Paused(ctx, "bot"); d < 1500*time.Millisecond || d > 2*time.Second {
-		t.Errorf("paused for %s, want about 2s", d)
+	if d, ok, _ := s.Take(ctx, []hub.RateLimit{bot}, time.Minute); ok || d < 1500*time.Millisecond || d > 2*time.Second {
+		t.Errorf("paused: ok=%v for %s, want refused for about 2s", ok, d)
+	}
+	// A pause holds a key without a budget too.
+	if err := s.Pause(ctx, "free", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Take(ctx, []hub.RateLimit{{Key: "free"}}, time.Minute); ok {
+		t.Error("a paused key without a budget was let through")
+	}
+}
+
+// TestTakeIsAllOrNothing: when one budget of a message refuses (or is
+// paused), no other budget spends a slot.
+func TestTakeIsAllOrNothing(t *testing.T) {
+	rdb, _ := redistest.Client(t)
+	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
+	ctx := context.Background()
+	chat := hub.RateLimit{Key: "bot:42", PerSecond: 1, Burst: 1}
+	bot := hub.RateLimit{Key: "bot", PerSecond: 1, Burst: 2}
+	if _, ok, _ := s.Take(ctx, []hub.RateLimit{chat, bot}, 0); !ok {
+		t.Fatal("first message refused")
+	}
+	// The chat's next slot is a second away: refused at maxWait 0, and the
+	// bot's second burst slot stays free.
+	if w, ok, _ := s.Take(ctx, []hub.RateLimit{chat, bot}, 0); ok || w < 900*time.Millisecond {
+		t.Fatalf("second message to the chat: ok=%v wait=%s, want refused for about 1s", ok, w)
+	}
+	if w, ok, _ := s.Take(ctx, []hub.RateLimit{{Key: "bot:7", PerSecond: 1, Burst: 1}, bot}, 0); !ok || w != 0 {
+		t.Errorf("another chat: ok=%v wait=%s; the refused message spent the bot's slot", ok, w)
+	}
+	// A pause of the bot refuses every chat without spending theirs.
+	if err := s.Pause(ctx, "bot", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	fresh := hub.RateLimit{Key: "bot:9", PerSecond: 1, Burst: 1}
+	if _, ok, _ := s.Take(ctx, []hub.RateLimit{fresh, bot}, time.Minute); ok {
+		t.Fatal("a paused bot sent")
+	}
+	if w, ok, _ := s.Take(ctx, []hub.RateLimit{fresh}, 0); !ok || w != 0 {
+		t.Errorf("the chat's slot was spent during the pause: ok=%v wait=%s", ok, w)
 	}
 }
