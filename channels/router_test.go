@@ -72,7 +72,6 @@ func (l *memLimiter) Pause(_ context.Context, key string, d time.Duration) error
 	return nil
 }
 
-
 type env struct {
 	t        *testing.T
 	ctx      context.Context
