@@ -320,8 +320,16 @@ func getMap(t *testing.T, u, key string) map[string]any {
 
 func postJSON(t *testing.T, u, bearer, body string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
+	return sendJSON(t, "POST", u, bearer, body)
+}
+
+// sendJSON makes a request with a JSON body and decodes the JSON answer; an
+// answer that is not 2xx fails the test.
+func sendJSON(t *testing.T, method, u, bearer, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +337,7 @@ func postJSON(t *testing.T, u, bearer, body string) map[string]any {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode >= 300 {
-		t.Fatalf("POST %s = %d %s", u, res.StatusCode, b)
+		t.Fatalf("%s %s = %d %s", method, u, res.StatusCode, b)
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
