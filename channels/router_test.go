@@ -72,6 +72,30 @@ func (l *memLimiter) Pause(_ context.Context, key string, d time.Duration) error
 	return nil
 }
 
+// relayRecorder is the message queue: it records the keys it is given.
+type relayRecorder struct {
+	mu   sync.Mutex
+	keys []hub.DeliveryKey
+}
+
+func (r *relayRecorder) EnqueueDeliveries(_ context.Context, keys []hub.DeliveryKey) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keys = append(r.keys, keys...)
+	return nil
+}
+
+func (r *relayRecorder) has(k hub.DeliveryKey) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range r.keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
 type env struct {
 	t        *testing.T
 	ctx      context.Context
@@ -82,6 +106,8 @@ type env struct {
 	gateway  *fakeSender
 	limiter  *memLimiter
 	router   *channels.Router
+	// relayed records what the service hands to the message queue.
+	relayed *relayRecorder
 	// skew moves the service's clock ahead of the real one (nanoseconds).
 	skew atomic.Int64
 }
@@ -89,8 +115,8 @@ type env struct {
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{}
-	svc, err := hub.NewService(hub.Config{Store: st, SecretKey: make([]byte, 32), PublicURL: "https://hub.test",
+	e := &env{relayed: &relayRecorder{}}
+	svc, err := hub.NewService(hub.Config{Store: st, SecretKey: make([]byte, 32), PublicURL: "https://hub.test", Messages: e.relayed,
 		Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
 		LinkURL: func(cfg *hub.ChannelConfig, token string) string {
 			s, err := telegram.New(cfg, telegram.Options{})
@@ -430,6 +456,41 @@ func TestDyingMidSendNeverSendsAgain(t *testing.T) {
 		}
 		if d := e.status(k); d.Status != hub.DeliveryUnknown || e.sender.calls() != 0 {
 			t.Errorf("after the retry: %+v, %d sends; want unknown and no send", d, e.sender.calls())
+		}
+	})
+}
+
+// TestRelaySettlesADeliveryLeftSending: the task that claimed a delivery
+// died and is gone for good (archived, or lost with Redis). The delivery
+// relay finds it sending past SendingStaleAfter and hands it on; its send
+// task records it unknown without sending.
+func TestRelaySettlesADeliveryLeftSending(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		k := e.queue("c:1")
+		if out, err := e.svc.ClaimSend(e.ctx, k); err != nil || out == nil {
+			t.Fatalf("claim: %v %v", out, err)
+		}
+		e.relayed.keys = nil // forget the enqueue of QueueMessage
+		if _, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 100); err != nil {
+			t.Fatal(err)
+		}
+		if e.relayed.has(k) {
+			t.Fatal("a delivery sending right now was relayed")
+		}
+		e.skew.Store(int64(time.Minute + hub.SendingStaleAfter + time.Second))
+		if _, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 100); err != nil {
+			t.Fatal(err)
+		}
+		if !e.relayed.has(k) {
+			t.Fatal("the delivery left sending was not relayed")
+		}
+		if err := e.router.Deliver(e.ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+		if d := e.status(k); d.Status != hub.DeliveryUnknown || e.sender.calls() != 0 {
+			t.Errorf("after the relay: %+v, %d sends; want unknown and no send", d, e.sender.calls())
 		}
 	})
 }

@@ -573,7 +573,10 @@ func (s *Service) markUnreachable(ctx context.Context, tx Tx, o *Outgoing, reaso
 }
 
 // RelayStalledDeliveries enqueues pending deliveries untouched for minAge
-// (queued but never enqueued, or whose task was lost) and returns how many.
+// (queued but never enqueued, or whose task was lost), and deliveries left
+// sending for minAge more than SendingStaleAfter (the task that claimed them
+// died and will not run again, archived or lost): their send task records
+// them unknown, never sending them again. It returns how many it enqueued.
 func (s *Service) RelayStalledDeliveries(ctx context.Context, minAge time.Duration, batch int) (int, error) {
 	if s.messages == nil {
 		return 0, nil
@@ -581,7 +584,8 @@ func (s *Service) RelayStalledDeliveries(ctx context.Context, minAge time.Durati
 	var rows []*Delivery
 	if err := s.read(ctx, func(tx Tx) error {
 		var err error
-		rows, err = tx.StalledDeliveries(ctx, s.clock().Add(-minAge), batch)
+		now := s.clock()
+		rows, err = tx.StalledDeliveries(ctx, now.Add(-minAge), now.Add(-minAge-SendingStaleAfter), batch)
 		return err
 	}); err != nil {
 		return 0, err

@@ -206,10 +206,21 @@ func (t *tx) UpdateDelivery(ctx context.Context, d *hub.Delivery) error {
 }
 
 // StalledDeliveries implements hub.Tx.
-func (t *tx) StalledDeliveries(ctx context.Context, at time.Time, limit int) ([]*hub.Delivery, error) {
-	return list(ctx, t, deliveryKind,
-		"SELECT "+deliveryCols+" FROM deliveries WHERE status = ? AND updated_at <= ? ORDER BY updated_at LIMIT ?",
-		[]any{hub.DeliveryPending, t.tm(at), limit}, scanDelivery)
+func (t *tx) StalledDeliveries(ctx context.Context, pendingBefore, sendingBefore time.Time, limit int) ([]*hub.Delivery, error) {
+	var all []*hub.Delivery
+	for _, q := range []struct {
+		status string
+		before time.Time
+	}{{hub.DeliveryPending, pendingBefore}, {hub.DeliverySending, sendingBefore}} {
+		rows, err := list(ctx, t, deliveryKind,
+			"SELECT "+deliveryCols+" FROM deliveries WHERE status = ? AND updated_at <= ? ORDER BY updated_at LIMIT ?",
+			[]any{q.status, t.tm(q.before), limit}, scanDelivery)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rows...)
+	}
+	return all, nil
 }
 
 const passCols = "business_id, card_id, pass_type_id, device_id, push_token, created_at"
