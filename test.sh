@@ -19,7 +19,11 @@ for app in integrations/*/; do
     echo "integration tests: $app"
     # A hung app test (a hub child that never exits, a stuck npm) fails
     # after 15 minutes instead of holding CI; timeout kills its process group.
-    timeout --kill-after=30s 15m bash "$app/test.sh"
+    rc=0
+    timeout --kill-after=30s 15m bash "$app/test.sh" || rc=$?
+    # A hub the app's tests started and did not stop would hold CI open.
+    pkill -KILL -f '/hub dev --addr 127\.0\.0\.1:' 2>/dev/null || true
+    [ "$rc" = 0 ] || { echo "integration tests of $app failed ($rc)"; exit "$rc"; }
   elif [ "${HUB_TEST_REQUIRE_NODE:-}" = 1 ]; then
     echo "Node.js and npm are required for $app (HUB_TEST_REQUIRE_NODE=1)"; exit 1
   else
@@ -27,4 +31,9 @@ for app in integrations/*/; do
   fi
 done
 echo "go test -race"
-timeout --kill-after=1m 30m go test -race -count=1 -timeout 20m ./... "$@"
+rc=0
+timeout --kill-after=1m 30m go test -race -count=1 -timeout 20m ./... "$@" || rc=$?
+# hub serve / hub work processes a failed kill test left behind (built into
+# the test's temporary directory).
+pkill -KILL -f '/Test[^ ]*/hub (serve|work)' 2>/dev/null || true
+exit "$rc"
