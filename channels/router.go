@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -281,6 +282,9 @@ func (r *Router) finishUnclaimed(ctx context.Context, k hub.DeliveryKey, err err
 // budget before its bot's), so a refused recipient does not spend the
 // shared budget.
 func ordered(limits []hub.RateLimit) []hub.RateLimit {
+	// A copy: a sender may hand every caller the same slice, and a batch
+	// orders the limits of several messages at once.
+	limits = slices.Clone(limits)
 	sort.SliceStable(limits, func(i, j int) bool {
 		return strings.Count(limits[i].Key, ":") > strings.Count(limits[j].Key, ":")
 	})
