@@ -188,33 +188,45 @@ func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, 
 
 // RelayUndispatched re-publishes events committed at least minAge ago and not
 // yet dispatched (the process died between commit and enqueue, or the queue
-// was down). It returns how many it published.
-func (s *Service) RelayUndispatched(ctx context.Context, minAge time.Duration, batch int) (int, error) {
+// was down), batch at a time, until none is left or budget has passed: a
+// backlog after an outage drains in one run, not one batch per period. It
+// returns how many it published.
+func (s *Service) RelayUndispatched(ctx context.Context, minAge time.Duration, batch int, budget time.Duration) (int, error) {
 	if s.publisher == nil {
 		return 0, nil
 	}
 	if batch <= 0 {
 		batch = 500
 	}
-	var evs []*EventRecord
-	if err := s.read(ctx, func(tx Tx) error {
-		var err error
-		evs, err = tx.UndispatchedEvents(ctx, s.clock().Add(-minAge), batch)
-		return err
-	}); err != nil {
-		return 0, err
+	start := time.Now()
+	at := s.clock().Add(-minAge)
+	var after *EventRecord
+	total := 0
+	for {
+		var evs []*EventRecord
+		if err := s.read(ctx, func(tx Tx) error {
+			var err error
+			evs, err = tx.UndispatchedEvents(ctx, at, after, batch)
+			return err
+		}); err != nil {
+			return total, err
+		}
+		if len(evs) == 0 {
+			return total, nil
+		}
+		keys := make([]EventKey, len(evs))
+		for i, e := range evs {
+			keys[i] = EventKey{BusinessID: e.BusinessID, ID: e.ID}
+		}
+		if err := s.publisher.PublishEvents(ctx, keys); err != nil {
+			return total, err
+		}
+		total += len(keys)
+		after = evs[len(evs)-1]
+		if len(evs) < batch || time.Since(start) >= budget || ctx.Err() != nil {
+			return total, nil
+		}
 	}
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	keys := make([]EventKey, len(evs))
-	for i, e := range evs {
-		keys[i] = EventKey{BusinessID: e.BusinessID, ID: e.ID}
-	}
-	if err := s.publisher.PublishEvents(ctx, keys); err != nil {
-		return 0, err
-	}
-	return len(keys), nil
 }
 
 // PurgeIdempotencyKeys deletes idempotency records older than maxAge, in

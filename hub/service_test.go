@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -575,12 +576,12 @@ func TestPublishFailureLeavesEventsForTheRelay(t *testing.T) {
 		f.pub.fail = errors.New("redis down")
 		c := f.card("ann@example.com") // the write succeeds although the queue is down
 		f.pub.fail = nil
-		n, err := f.svc.RelayUndispatched(f.ctx, time.Minute, 100)
+		n, err := f.svc.RelayUndispatched(f.ctx, time.Minute, 100, time.Minute)
 		if err != nil || n != 0 {
 			t.Errorf("relay of fresh events = %d, %v; want 0 (too young)", n, err)
 		}
 		f.advance(2 * time.Minute)
-		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 100)
+		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 100, time.Minute)
 		if err != nil || n != 1 {
 			t.Fatalf("relay = %d, %v; want 1", n, err)
 		}
@@ -592,9 +593,53 @@ func TestPublishFailureLeavesEventsForTheRelay(t *testing.T) {
 		if err := f.svc.DispatchEvents(f.ctx, f.pr.Business.ID, ids); err != nil {
 			t.Fatalf("second dispatch: %v", err)
 		}
-		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 100)
+		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 100, time.Minute)
 		if err != nil || n != 0 {
 			t.Errorf("relay after dispatch = %d, %v; want 0", n, err)
+		}
+	})
+}
+
+// TestRelayDrainsABacklogInOneRun: a backlog of several batches (the queue
+// was down) is published in one run, each event once, oldest first; a run
+// with no budget left stops after one batch.
+func TestRelayDrainsABacklogInOneRun(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		f := newFixture(t, st)
+		f.pub.fail = errors.New("redis down")
+		c := f.card("ann@example.com")
+		for i := 0; i < 11; i++ {
+			if _, err := f.svc.AddStamps(f.ctx, f.pr, c.ID, hub.AddStampsInput{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.pub.fail = nil
+		f.advance(2 * time.Minute)
+		evs, _, err := f.svc.Events(f.ctx, hub.EventFilter{BusinessID: f.pr.Business.ID, Page: hub.Page{Limit: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) < 12 {
+			t.Fatalf("%d events, want at least 12", len(evs))
+		}
+		n, err := f.svc.RelayUndispatched(f.ctx, time.Minute, 5, 0)
+		if err != nil || n != 5 {
+			t.Fatalf("relay without budget = %d, %v; want one batch of 5", n, err)
+		}
+		f.pub.keys = nil
+		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 5, time.Minute)
+		if err != nil || n != len(evs) {
+			t.Fatalf("relay = %d, %v; want all %d in one run", n, err, len(evs))
+		}
+		got := f.pub.ids()
+		slices.Sort(got)
+		want := make([]string, len(evs))
+		for i, e := range evs {
+			want[i] = e.ID
+		}
+		slices.Sort(want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("published (-want +got), each once:\n%s", diff)
 		}
 	})
 }

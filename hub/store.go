@@ -88,8 +88,10 @@ type Tx interface {
 	InsertEvents(ctx context.Context, events []EventRecord) error
 	Event(ctx context.Context, businessID, id string) (*EventRecord, error)
 	Events(ctx context.Context, f EventFilter) ([]*EventRecord, error)
-	// UndispatchedEvents lists events created at or before t not yet dispatched, oldest first.
-	UndispatchedEvents(ctx context.Context, t time.Time, limit int) ([]*EventRecord, error)
+	// UndispatchedEvents lists events created at or before t not yet
+	// dispatched, oldest first (created_at, id), after the event after when
+	// it is not nil.
+	UndispatchedEvents(ctx context.Context, t time.Time, after *EventRecord, limit int) ([]*EventRecord, error)
 	MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error
 
 	CreateHook(ctx context.Context, h *Hook) error

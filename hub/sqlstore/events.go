@@ -97,14 +97,20 @@ func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord
 
 // UndispatchedEvents implements hub.Tx: events of every business created at
 // or before at and not yet dispatched, oldest first.
-func (t *tx) UndispatchedEvents(ctx context.Context, at time.Time, limit int) ([]*hub.EventRecord, error) {
+func (t *tx) UndispatchedEvents(ctx context.Context, at time.Time, after *hub.EventRecord, limit int) ([]*hub.EventRecord, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
+	if after == nil {
+		return list(ctx, t, "event",
+			"SELECT "+eventCols+" FROM events WHERE dispatched_at IS NULL AND created_at <= ?"+
+				" ORDER BY created_at, id LIMIT ?",
+			[]any{t.tm(at), limit}, scanEvent)
+	}
 	return list(ctx, t, "event",
 		"SELECT "+eventCols+" FROM events WHERE dispatched_at IS NULL AND created_at <= ?"+
-			" ORDER BY created_at, id LIMIT ?",
-		[]any{t.tm(at), limit}, scanEvent)
+			" AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?",
+		[]any{t.tm(at), t.tm(after.CreatedAt), after.ID, limit}, scanEvent)
 }
 
 // MarkEventsDispatched implements hub.Tx: it records the first dispatch

@@ -528,7 +528,7 @@ func TestOutbox(t *testing.T) {
 			var got []*hub.EventRecord
 			read(t, s, func(tx hub.Tx) error {
 				var err error
-				got, err = tx.UndispatchedEvents(ctx, at, limit)
+				got, err = tx.UndispatchedEvents(ctx, at, nil, limit)
 				return err
 			})
 			return ids(got, func(e *hub.EventRecord) string { return e.ID })
@@ -536,6 +536,11 @@ func TestOutbox(t *testing.T) {
 		diff(t, "due at t0+1s", []string{old1.ID, old2.ID}, undispatched(t0.Add(time.Second), 10), cmpopts.EquateEmpty())
 		diff(t, "limit 1", []string{old1.ID}, undispatched(t0.Add(2*time.Hour), 1))
 		diff(t, "all", []string{old1.ID, old2.ID, fresh.ID}, undispatched(t0.Add(2*time.Hour), 10))
+		read(t, s, func(tx hub.Tx) error {
+			got, err := tx.UndispatchedEvents(ctx, t0.Add(2*time.Hour), &old1, 10)
+			diff(t, "after the first", []string{old2.ID, fresh.ID}, ids(got, func(e *hub.EventRecord) string { return e.ID }))
+			return err
+		})
 
 		at := t0.Add(time.Minute)
 		write(t, s, func(tx hub.Tx) error {

@@ -108,6 +108,10 @@ func (p *Publisher) PublishEvents(ctx context.Context, events []hub.EventKey) er
 	return errors.Join(errs...)
 }
 
+// relayBudget is how long one run of the outbox relay keeps draining a
+// backlog (it runs every 10 s).
+const relayBudget = 8 * time.Second
+
 // Handlers runs the hub's tasks.
 type Handlers struct {
 	svc *hub.Service
@@ -115,6 +119,9 @@ type Handlers struct {
 	// RelayMinAge is how old an undispatched event must be before the relay
 	// enqueues it again. Zero means 30 s.
 	RelayMinAge time.Duration
+	// RelayBatch is how many events the outbox relay reads and publishes
+	// at a time. Zero means 1,000.
+	RelayBatch int
 	// DeliveryLogRetention is how long delivery attempts are kept. Zero means 30 days.
 	DeliveryLogRetention time.Duration
 }
@@ -157,7 +164,11 @@ func (h *Handlers) relay(ctx context.Context, _ *asynq.Task) error {
 	if age <= 0 {
 		age = 30 * time.Second
 	}
-	n, err := h.svc.RelayUndispatched(ctx, age, 1000)
+	batch := h.RelayBatch
+	if batch <= 0 {
+		batch = 1000
+	}
+	n, err := h.svc.RelayUndispatched(ctx, age, batch, relayBudget)
 	if n > 0 {
 		h.log.InfoContext(ctx, "outbox relay enqueued undispatched events", "count", n)
 	}
