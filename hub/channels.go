@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,15 +167,24 @@ func channelValue(f ChannelField, raw any) (string, string) {
 		return "", "is too long"
 	}
 	if f.Number && v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err != nil || n <= 0 {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
 			return "", "must be a positive number"
 		}
+		if n > MaxChannelRate {
+			return "", fmt.Sprintf("must be at most %d", MaxChannelRate)
+		}
+		v = strconv.FormatFloat(n, 'f', -1, 64) // "1e3" and "1000.0" are 1000
 	}
 	if len(f.Choices) > 0 && v != "" && !slices.Contains(f.Choices, v) {
 		return "", "must be one of " + strings.Join(f.Choices, ", ")
 	}
 	return v, ""
 }
+
+// MaxChannelRate bounds the numeric settings of a channel (messages per
+// second): far above any provider's real limit, and short to store.
+const MaxChannelRate = 1_000_000
 
 func sealAD(businessID, provider string) []byte {
 	return []byte("channel/" + businessID + "/" + provider)

@@ -261,6 +261,10 @@ func TestChannelConfigBadInputChangesNothing(t *testing.T) {
 		{"missing required", "/v1/channels/telegram", map[string]any{"mode": "polling"}, 422},
 		{"enabled not a bool", "/v1/channels/telegram", map[string]any{"bot_username": "x", "enabled": "yes"}, 422},
 		{"not an object", "/v1/channels/telegram", []int{1}, 422},
+		{"huge rate", "/v1/channels/telegram", map[string]any{"bot_username": "x", "rate_per_second": 1e308}, 422},
+		{"huge rate as text", "/v1/channels/telegram", map[string]any{"bot_username": "x", "chat_rate_per_second": "1000001"}, 422},
+		{"NUL in a setting", "/v1/channels/telegram", map[string]any{"bot_username": "cafe\u0000bot"}, 422},
+		{"blank rate", "/v1/channels/telegram", map[string]any{"bot_username": "x", "rate_per_second": -1}, 422},
 		{"unknown provider", "/v1/channels/fax", map[string]any{}, 404},
 	}
 	for _, tt := range tests {
