@@ -172,12 +172,30 @@ func (r *Router) settled(ctx context.Context, out *hub.Outgoing, limits []hub.Ra
 // claim records them unknown: never sent twice).
 const finishTries = 3
 
-// DeliverBatch sends many queued deliveries at once, parallel at a time: one
-// ledger transaction claims them all and one records every provider's
-// answer, where Deliver pays three per delivery. results[i] is what Deliver
-// would return for keys[i]; err, for the batch as a whole, means nothing was
-// claimed (or the answers could not be recorded).
+// DeliverBatch sends many queued deliveries, parallel at a time, in groups
+// of parallel: one ledger transaction claims a group and one records its
+// providers' answers, where Deliver pays three per delivery. Claiming no
+// more than it sends at once keeps what a crash can leave unknown (claimed,
+// maybe sent) to parallel deliveries per task, as with Deliver. results[i]
+// is what Deliver would return for keys[i]; err, for the batch as a whole,
+// means a group could not be claimed or its answers not recorded (the
+// groups before it are settled; a rerun skips them).
 func (r *Router) DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final bool, parallel int) (results []error, err error) {
+	parallel = max(parallel, 1)
+	results = make([]error, 0, len(keys))
+	for start := 0; start < len(keys); start += parallel {
+		group, err := r.deliverGroup(ctx, keys[start:min(start+parallel, len(keys))], final)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, group...)
+	}
+	return results, nil
+}
+
+// deliverGroup claims keys in one transaction, sends them all at once and
+// records the answers in one transaction.
+func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final bool) (results []error, err error) {
 	claims, err := r.cfg.Ledger.ClaimSends(ctx, keys)
 	if err != nil {
 		return nil, err
@@ -186,7 +204,6 @@ func (r *Router) DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final
 	sent := make([]hub.Sent, len(keys))
 	limits := make([][]hub.RateLimit, len(keys))
 	local := make([]bool, len(keys))
-	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i, c := range claims {
 		switch {
@@ -199,10 +216,9 @@ func (r *Router) DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final
 		case c.Out == nil:
 			continue // final, or failed for a reason the ledger recorded
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer wg.Done()
 			out := c.Out
 			sent[i].Out = out
 			sender, err := r.sender(out.Config)

@@ -2,6 +2,7 @@ package channels_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -371,6 +372,43 @@ func TestDeliverBatch(t *testing.T) {
 		}
 		if got := e.sender.calls() - calls; got != len(fresh) {
 			t.Errorf("after a rerun sent %d, want %d", got, len(fresh))
+		}
+	})
+}
+
+// TestDeliverBatchClaimsNoMoreThanItSends: while a message is with the
+// provider, at most parallel deliveries are claimed (sending), so a crash
+// leaves at most that many unknown.
+func TestDeliverBatchClaimsNoMoreThanItSends(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		var keys []hub.DeliveryKey
+		for i := 0; i < 7; i++ {
+			keys = append(keys, e.queue(fmt.Sprintf("c:%d", i)))
+		}
+		var most int
+		e.sender.answer = func(hub.Message) (hub.Receipt, error) {
+			sending := 0
+			for _, k := range keys {
+				if e.status(k).Status == hub.DeliverySending {
+					sending++
+				}
+			}
+			most = max(most, sending)
+			return hub.Receipt{ProviderMessageID: "pm"}, nil
+		}
+		res, err := e.router.DeliverBatch(e.ctx, keys, false, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r != nil || e.status(keys[i]).Status != hub.DeliverySent {
+				t.Errorf("delivery %d: %v, %s", i, r, e.status(keys[i]).Status)
+			}
+		}
+		if most == 0 || most > 3 {
+			t.Errorf("at most %d deliveries were sending at once, want 1 to 3", most)
 		}
 	})
 }
