@@ -173,34 +173,41 @@ func (t *tx) FailedRecipients(ctx context.Context, businessID, campaignID, after
 		[]any{campaignID, businessID, after, false, limit}, scanRecipient)
 }
 
-// CampaignStats implements hub.CampaignTx.
+// CampaignStats implements hub.CampaignTx. The counts are one pass of
+// aggregates without GROUP BY: SQLite groups by sorting, and a sort of a
+// million recipients is held in memory (temp_store MEMORY). Skipped
+// recipients, few, are grouped by reason in a second query.
 func (t *tx) CampaignStats(ctx context.Context, businessID, campaignID string) (hub.CampaignStats, error) {
 	st := hub.CampaignStats{Skipped: map[string]int{}}
-	rows, err := t.query(ctx, "SELECT CASE WHEN r.status = 'skipped' THEN 'skipped' ELSE COALESCE(d.status, 'pending') END,"+
-		" CASE WHEN r.status = 'skipped' THEN r.reason ELSE '' END, COUNT(*)"+
+	var queued, sent, failed, skipped int
+	err := t.queryRow(ctx, "SELECT"+
+		" COALESCE(SUM(CASE WHEN r.status <> 'skipped' AND (d.status IS NULL OR d.status IN ('pending', 'sending')) THEN 1 ELSE 0 END), 0),"+
+		" COALESCE(SUM(CASE WHEN r.status <> 'skipped' AND d.status = 'sent' THEN 1 ELSE 0 END), 0),"+
+		" COALESCE(SUM(CASE WHEN r.status <> 'skipped' AND d.status NOT IN ('pending', 'sending', 'sent') THEN 1 ELSE 0 END), 0),"+
+		" COALESCE(SUM(CASE WHEN r.status = 'skipped' THEN 1 ELSE 0 END), 0)"+
 		" FROM campaign_recipients r LEFT JOIN deliveries d ON d.id = r.delivery_id"+
-		" WHERE r.campaign_id = ? AND r.business_id = ? GROUP BY 1, 2", campaignID, businessID)
+		" WHERE r.campaign_id = ? AND r.business_id = ?", campaignID, businessID).Scan(&queued, &sent, &failed, &skipped)
+	if err != nil {
+		return st, mapErr(err, recipientKind)
+	}
+	// failed counts unknown too: perhaps delivered, never resent.
+	st.Queued, st.Sent, st.Failed, st.Audience = queued, sent, failed, queued+sent+failed+skipped
+	if skipped == 0 {
+		return st, nil
+	}
+	rows, err := t.query(ctx, "SELECT reason, COUNT(*) FROM campaign_recipients"+
+		" WHERE campaign_id = ? AND business_id = ? AND status = 'skipped' GROUP BY reason", campaignID, businessID)
 	if err != nil {
 		return st, mapErr(err, recipientKind)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var status, reason string
+		var reason string
 		var n int
-		if err := rows.Scan(&status, &reason, &n); err != nil {
+		if err := rows.Scan(&reason, &n); err != nil {
 			return st, mapErr(err, recipientKind)
 		}
-		st.Audience += n
-		switch status {
-		case "skipped":
-			st.Skipped[reason] += n
-		case hub.DeliveryPending, hub.DeliverySending:
-			st.Queued += n
-		case hub.DeliverySent:
-			st.Sent += n
-		default: // failed, and unknown: perhaps delivered, never resent
-			st.Failed += n
-		}
+		st.Skipped[reason] += n
 	}
 	return st, mapErr(rows.Err(), recipientKind)
 }
