@@ -465,31 +465,27 @@ type CardPageLink struct {
 }
 
 // OpenCardPage checks the page token, records card_opened at most once per
-// 30 minutes, and returns the card with its open vouchers. A wrong token is not_found.
+// 30 minutes, and returns the card with its open vouchers. A wrong token is
+// not_found. The page is read without locking anything; only an opening to
+// record takes a write transaction, after the token was checked, so a
+// stranger guessing tokens (or a reload) costs one read.
 func (s *Service) OpenCardPage(ctx context.Context, cardID, token string) (*CardPage, error) {
 	if !ValidID(PrefixCard, cardID) || token == "" {
 		return nil, NotFound("card")
 	}
 	pg := &CardPage{}
-	err := s.write(ctx, func(tx Tx, out *outbox) error {
+	now := s.clock()
+	err := s.read(ctx, func(tx Tx) error {
 		biz, err := tx.BusinessOfCard(ctx, cardID)
 		if err != nil {
 			return err
 		}
-		card, err := tx.Card(ctx, biz.ID, cardID, true)
+		card, err := tx.Card(ctx, biz.ID, cardID, false)
 		if err != nil {
 			return err
 		}
 		if subtle.ConstantTimeCompare([]byte(card.PageToken), []byte(token)) != 1 {
 			return NotFound("card")
-		}
-		now := s.clock()
-		if card.LastOpenedAt == nil || now.Sub(*card.LastOpenedAt) >= CardPageOpenEvery {
-			card.LastOpenedAt = &now
-			if err := tx.UpdateCard(ctx, card); err != nil {
-				return err
-			}
-			out.add(s.cardEvent(CardOpened, card, nil, now))
 		}
 		if pg.Template, err = s.cardTemplate(ctx, tx, biz.ID, card.TemplateID); err != nil {
 			return err
@@ -518,6 +514,31 @@ func (s *Service) OpenCardPage(ctx context.Context, cardID, token string) (*Card
 	})
 	if err != nil {
 		return nil, err
+	}
+	if last := pg.Card.LastOpenedAt; last == nil || now.Sub(*last) >= CardPageOpenEvery {
+		// Record the opening: lock the card and look again (another request
+		// may have recorded it meanwhile, or the token changed).
+		err = s.write(ctx, func(tx Tx, out *outbox) error {
+			card, err := tx.Card(ctx, pg.Business.ID, cardID, true)
+			if err != nil {
+				return err
+			}
+			if subtle.ConstantTimeCompare([]byte(card.PageToken), []byte(token)) != 1 {
+				return NotFound("card")
+			}
+			if card.LastOpenedAt == nil || now.Sub(*card.LastOpenedAt) >= CardPageOpenEvery {
+				card.LastOpenedAt = &now
+				if err := tx.UpdateCard(ctx, card); err != nil {
+					return err
+				}
+				out.add(s.cardEvent(CardOpened, card, nil, now))
+			}
+			pg.Card = card
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	s.decorate(pg.Card, pg.Template)
 	return pg, nil

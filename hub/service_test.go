@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -485,6 +486,53 @@ func TestCardPageRecordsOpeningsAtMostEveryHalfHour(t *testing.T) {
 		}
 		if got := len(f.events(hub.EventFilter{Type: hub.CardOpened})); got != 2 {
 			t.Errorf("card_opened events = %d, want 2", got)
+		}
+	})
+}
+
+// writeCounter is a store that counts write transactions.
+type writeCounter struct {
+	hub.Store
+	writes atomic.Int64
+}
+
+func (w *writeCounter) Write(ctx context.Context, fn func(hub.Tx) error) error {
+	w.writes.Add(1)
+	return w.Store.Write(ctx, fn)
+}
+
+// TestCardPageChecksTheTokenBeforeWriting: a wrong token, or a page opened
+// again within half an hour, takes no write transaction (nothing locked);
+// only an opening to record does.
+func TestCardPageChecksTheTokenBeforeWriting(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		f := newFixture(t, st)
+		c := f.card("ann@example.com")
+		counted := &writeCounter{Store: st}
+		svc, err := hub.NewService(hub.Config{Store: counted, Now: f.clock, PublicURL: "https://hub.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name   string
+			token  string
+			writes int64
+		}{
+			{"wrong token", "wrong", 0},
+			{"first opening", c.PageToken, 1},
+			{"again at once", c.PageToken, 0},
+			{"wrong token after", c.PageToken + "x", 0},
+		} {
+			before := counted.writes.Load()
+			pg, err := svc.OpenCardPage(f.ctx, c.ID, tt.token)
+			if tt.token != c.PageToken {
+				wantCode(t, err, hub.ENotFound)
+			} else if err != nil || pg.Card.ID != c.ID || pg.Card.LastOpenedAt == nil {
+				t.Fatalf("%s: %+v, %v", tt.name, pg, err)
+			}
+			if got := counted.writes.Load() - before; got != tt.writes {
+				t.Errorf("%s: %d write transactions, want %d", tt.name, got, tt.writes)
+			}
 		}
 	})
 }
