@@ -163,12 +163,25 @@ func (a *app) handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var limiter httpapi.Limiter
+	var limiter, public, hooks httpapi.Limiter
 	if a.cfg.RateLimit > 0 {
 		limiter = ratelimit.New(a.rdb, a.cfg.RateLimit, a.cfg.RateBurst, a.cfg.QueuePrefix)
 	}
+	if a.cfg.PublicRateLimit > 0 {
+		public = ratelimit.New(a.rdb, a.cfg.PublicRateLimit, 2*a.cfg.PublicRateLimit, a.cfg.QueuePrefix+":public")
+	}
+	if a.cfg.HooksRateLimit > 0 {
+		hooks = ratelimit.New(a.rdb, a.cfg.HooksRateLimit, 2*a.cfg.HooksRateLimit, a.cfg.QueuePrefix+":hooks")
+	}
+	var proxies []string
+	for _, p := range strings.Split(a.cfg.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
 	return httpapi.New(httpapi.Config{
 		Service: a.svc, AdminToken: a.cfg.AdminToken, Limiter: limiter, Pages: pages,
+		PublicLimiter: public, HooksLimiter: hooks, TrustedProxies: proxies,
 		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes, PublicURL: a.cfg.publicURL(),
 		Passes: a.providers,
 		Checks: map[string]func(context.Context) error{

@@ -21,6 +21,9 @@ type config struct {
 	PublicURL        string
 	RateLimit        int
 	RateBurst        int
+	PublicRateLimit  int
+	HooksRateLimit   int
+	TrustedProxies   string
 	MaxBodyBytes     int64
 	QueuePrefix      string
 	Concurrency      int
@@ -62,6 +65,9 @@ var settings = []setting{
 	{"public-url", "HUB_PUBLIC_URL", "", "public base URL of the hub, used in card page links (default http://localhost<addr>)"},
 	{"rate-limit", "HUB_RATE_LIMIT", "50", "requests per second per API key"},
 	{"rate-burst", "HUB_RATE_BURST", "100", "burst size per API key"},
+	{"public-rate-limit", "HUB_PUBLIC_RATE_LIMIT", "20", "requests per second per client address to the public pages /c/, /u/, /wallet/, /passkit/ (burst twice that; 0 disables)"},
+	{"hooks-rate-limit", "HUB_HOOKS_RATE_LIMIT", "1000", "requests per second per client address to the providers' webhooks /hooks/ (burst twice that; 0 disables)"},
+	{"trusted-proxies", "HUB_TRUSTED_PROXIES", "", "comma-separated addresses or ranges of reverse proxies whose X-Forwarded-For names the client; empty trusts none"},
 	{"max-body-bytes", "HUB_MAX_BODY_BYTES", "1048576", "largest accepted request body; larger gets 413"},
 	{"queue-prefix", "HUB_QUEUE_PREFIX", "hub", "prefix of the asynq queue names and Redis keys"},
 	{"concurrency", "HUB_WORKER_CONCURRENCY", "20", "tasks a worker process runs at once"},
@@ -92,7 +98,8 @@ func (c *config) bind(fs *flag.FlagSet) {
 	ptrs := map[string]any{
 		"addr": &c.Addr, "data-dir": &c.DataDir, "database-url": &c.DatabaseURL, "redis-url": &c.RedisURL,
 		"admin-token": &c.AdminToken, "secret-key": &c.SecretKey, "public-url": &c.PublicURL,
-		"rate-limit": &c.RateLimit, "rate-burst": &c.RateBurst, "max-body-bytes": &c.MaxBodyBytes,
+		"rate-limit": &c.RateLimit, "rate-burst": &c.RateBurst,
+		"public-rate-limit": &c.PublicRateLimit, "hooks-rate-limit": &c.HooksRateLimit, "trusted-proxies": &c.TrustedProxies, "max-body-bytes": &c.MaxBodyBytes,
 		"queue-prefix": &c.QueuePrefix, "concurrency": &c.Concurrency, "log-level": &c.LogLevel,
 		"log-format": &c.LogFormat, "migrate": &c.Migrate, "with-workers": &c.WithWorkers,
 		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "relay-min-age": &c.RelayMinAge,

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,6 +39,17 @@ type Config struct {
 	AdminToken string
 	// Limiter limits requests per API key. Nil means no limit.
 	Limiter Limiter
+	// PublicLimiter limits the public pages (/c/, /u/, /wallet/, /passkit/)
+	// per client address. Nil means no limit.
+	PublicLimiter Limiter
+	// HooksLimiter limits the providers' webhooks (/hooks/) per client
+	// address, a flood guard well above a provider's burst. Nil means no
+	// limit.
+	HooksLimiter Limiter
+	// TrustedProxies are the addresses or ranges of reverse proxies whose
+	// X-Forwarded-For names the client for the per-address limits. Empty
+	// trusts none: the client is the connection's peer.
+	TrustedProxies []string
 	// Checks are run by /readyz by name ("database", "redis"); any error makes it 503.
 	Checks map[string]func(context.Context) error
 	// Pages renders the public card page. Nil serves it as JSON.
@@ -212,6 +224,9 @@ func New(cfg Config) (http.Handler, error) {
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
+	}
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
@@ -222,6 +237,10 @@ func New(cfg Config) (http.Handler, error) {
 		h := rt.handler
 		chain := []gin.HandlerFunc{}
 		switch rt.auth {
+		case public:
+			if l := s.publicLimiter(cfg, rt.path); l != nil {
+				chain = append(chain, s.limitClient(l))
+			}
 		case apiKey:
 			chain = append(chain, s.authenticate, s.rateLimit)
 		case operator:
@@ -303,6 +322,41 @@ func (s *server) authorizeOperator(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// publicLimiter is the per-address limiter of a public path, if any: the
+// pages a stranger can reach by guessing, and the providers' webhooks.
+// Health, readiness, metrics and the OpenAPI document are not limited.
+func (s *server) publicLimiter(cfg Config, path string) Limiter {
+	switch {
+	case strings.HasPrefix(path, "/hooks/"):
+		return cfg.HooksLimiter
+	case strings.HasPrefix(path, "/c/"), strings.HasPrefix(path, "/u/"),
+		strings.HasPrefix(path, "/wallet/"), strings.HasPrefix(path, "/passkit/"):
+		return cfg.PublicLimiter
+	}
+	return nil
+}
+
+// limitClient applies a per-address limit. A limiter that cannot answer
+// lets the request through (logged): a card page or a provider's callback
+// is not worth refusing because Redis is away.
+func (s *server) limitClient(l Limiter) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		allowed, _, _, retryAfter, err := l.Allow(c.Request.Context(), "ip:"+c.ClientIP())
+		if err != nil {
+			s.log.WarnContext(c.Request.Context(), "per-address limit unavailable, request let through", "err", err)
+			c.Next()
+			return
+		}
+		if !allowed {
+			secs := max(int((retryAfter+time.Second-1)/time.Second), 1)
+			c.Header("Retry-After", strconv.Itoa(secs))
+			s.fail(c, hub.Errorf(hub.ERateLimited, "too many requests from this address; retry after %d s", secs))
+			return
+		}
+		c.Next()
+	}
 }
 
 // rateLimit applies the per-key limit; a limiter that cannot answer makes the
