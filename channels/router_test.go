@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/7loc/hub/channels"
 	"github.com/7loc/hub/channels/telegram"
@@ -511,14 +512,14 @@ func TestRelaySettlesADeliveryLeftSending(t *testing.T) {
 			t.Fatalf("claim: %v %v", out, err)
 		}
 		e.relayed.keys = nil // forget the enqueue of QueueMessage
-		if _, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 100); err != nil {
+		if _, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 100, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if e.relayed.has(k) {
 			t.Fatal("a delivery sending right now was relayed")
 		}
 		e.skew.Store(int64(time.Minute + hub.SendingStaleAfter + time.Second))
-		if _, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 100); err != nil {
+		if _, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 100, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if !e.relayed.has(k) {
@@ -529,6 +530,28 @@ func TestRelaySettlesADeliveryLeftSending(t *testing.T) {
 		}
 		if d := e.status(k); d.Status != hub.DeliveryUnknown || e.sender.calls() != 0 {
 			t.Errorf("after the relay: %+v, %d sends; want unknown and no send", d, e.sender.calls())
+		}
+	})
+}
+
+// TestDeliveryRelayDrainsABacklogInOneRun: more stalled deliveries than a
+// batch are all relayed by one run, each once.
+func TestDeliveryRelayDrainsABacklogInOneRun(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		var keys []hub.DeliveryKey
+		for i := 0; i < 5; i++ {
+			keys = append(keys, e.queue(fmt.Sprintf("c:%d", i)))
+		}
+		e.relayed.keys = nil // forget the enqueues of QueueMessage
+		e.skew.Store(int64(2 * time.Minute))
+		n, err := e.svc.RelayStalledDeliveries(e.ctx, time.Minute, 2, time.Minute)
+		if err != nil || n != len(keys) {
+			t.Fatalf("relay = %d, %v; want all %d in one run", n, err, len(keys))
+		}
+		if diff := cmp.Diff(keys, e.relayed.keys, cmpopts.SortSlices(func(a, b hub.DeliveryKey) bool { return a.ID < b.ID })); diff != "" {
+			t.Errorf("relayed (-want +got), each once:\n%s", diff)
 		}
 	})
 }

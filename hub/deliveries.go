@@ -576,28 +576,47 @@ func (s *Service) markUnreachable(ctx context.Context, tx Tx, o *Outgoing, reaso
 // (queued but never enqueued, or whose task was lost), and deliveries left
 // sending for minAge more than SendingStaleAfter (the task that claimed them
 // died and will not run again, archived or lost): their send task records
-// them unknown, never sending them again. It returns how many it enqueued.
-func (s *Service) RelayStalledDeliveries(ctx context.Context, minAge time.Duration, batch int) (int, error) {
+// them unknown, never sending them again. It goes batch at a time until
+// none is left or budget has passed, so a backlog drains in one run, and
+// returns how many it enqueued.
+func (s *Service) RelayStalledDeliveries(ctx context.Context, minAge time.Duration, batch int, budget time.Duration) (int, error) {
 	if s.messages == nil {
 		return 0, nil
 	}
-	var rows []*Delivery
-	if err := s.read(ctx, func(tx Tx) error {
-		var err error
-		now := s.clock()
-		rows, err = tx.StalledDeliveries(ctx, now.Add(-minAge), now.Add(-minAge-SendingStaleAfter), batch)
-		return err
-	}); err != nil {
-		return 0, err
+	start, now := time.Now(), s.clock()
+	total := 0
+	for _, q := range []struct {
+		status string
+		before time.Time
+	}{{DeliveryPending, now.Add(-minAge)}, {DeliverySending, now.Add(-minAge - SendingStaleAfter)}} {
+		var after *Delivery
+		for {
+			var rows []*Delivery
+			if err := s.read(ctx, func(tx Tx) error {
+				var err error
+				rows, err = tx.StalledDeliveries(ctx, q.status, q.before, after, batch)
+				return err
+			}); err != nil {
+				return total, err
+			}
+			if len(rows) == 0 {
+				break
+			}
+			keys := make([]DeliveryKey, len(rows))
+			for i, d := range rows {
+				keys[i] = DeliveryKey{BusinessID: d.BusinessID, ID: d.ID}
+			}
+			if err := s.messages.EnqueueDeliveries(ctx, keys); err != nil {
+				return total, err
+			}
+			total += len(keys)
+			after = rows[len(rows)-1]
+			if len(rows) < batch || time.Since(start) >= budget || ctx.Err() != nil {
+				break
+			}
+		}
 	}
-	if len(rows) == 0 {
-		return 0, nil
-	}
-	keys := make([]DeliveryKey, len(rows))
-	for i, d := range rows {
-		keys[i] = DeliveryKey{BusinessID: d.BusinessID, ID: d.ID}
-	}
-	return len(keys), s.messages.EnqueueDeliveries(ctx, keys)
+	return total, nil
 }
 
 // UnsubscribeURL is the one-click email opt-out link of a customer; it needs

@@ -240,10 +240,10 @@ type MessagingTx interface {
 	// UpdateDelivery stores Provider, Status, Attempts, ProviderMessageID,
 	// ProviderStatus, Error, UpdatedAt and SentAt.
 	UpdateDelivery(ctx context.Context, d *Delivery) error
-	// StalledDeliveries lists deliveries of any business that are pending
-	// and last updated at or before pendingBefore, then those sending since
-	// at or before sendingBefore; each oldest first, up to limit of each.
-	StalledDeliveries(ctx context.Context, pendingBefore, sendingBefore time.Time, limit int) ([]*Delivery, error)
+	// StalledDeliveries lists deliveries of any business in status and
+	// last updated at or before before, oldest first (updated_at, id), after
+	// the delivery after when it is not nil.
+	StalledDeliveries(ctx context.Context, status string, before time.Time, after *Delivery, limit int) ([]*Delivery, error)
 }
 
 // PassTx is the data access of the wallet-pass web service.

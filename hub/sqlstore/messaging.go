@@ -206,21 +206,16 @@ func (t *tx) UpdateDelivery(ctx context.Context, d *hub.Delivery) error {
 }
 
 // StalledDeliveries implements hub.Tx.
-func (t *tx) StalledDeliveries(ctx context.Context, pendingBefore, sendingBefore time.Time, limit int) ([]*hub.Delivery, error) {
-	var all []*hub.Delivery
-	for _, q := range []struct {
-		status string
-		before time.Time
-	}{{hub.DeliveryPending, pendingBefore}, {hub.DeliverySending, sendingBefore}} {
-		rows, err := list(ctx, t, deliveryKind,
-			"SELECT "+deliveryCols+" FROM deliveries WHERE status = ? AND updated_at <= ? ORDER BY updated_at LIMIT ?",
-			[]any{q.status, t.tm(q.before), limit}, scanDelivery)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, rows...)
+func (t *tx) StalledDeliveries(ctx context.Context, status string, before time.Time, after *hub.Delivery, limit int) ([]*hub.Delivery, error) {
+	if after == nil {
+		return list(ctx, t, deliveryKind,
+			"SELECT "+deliveryCols+" FROM deliveries WHERE status = ? AND updated_at <= ? ORDER BY updated_at, id LIMIT ?",
+			[]any{status, t.tm(before), limit}, scanDelivery)
 	}
-	return all, nil
+	return list(ctx, t, deliveryKind,
+		"SELECT "+deliveryCols+" FROM deliveries WHERE status = ? AND updated_at <= ?"+
+			" AND (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?",
+		[]any{status, t.tm(before), t.tm(after.UpdatedAt), after.ID, limit}, scanDelivery)
 }
 
 const passCols = "business_id, card_id, pass_type_id, device_id, push_token, created_at"

@@ -112,6 +112,10 @@ func (p *Publisher) PublishEvents(ctx context.Context, events []hub.EventKey) er
 // backlog (it runs every 10 s).
 const relayBudget = 8 * time.Second
 
+// deliveryRelayBudget is how long one run of the delivery relay keeps
+// draining a backlog (it runs every 30 s).
+const deliveryRelayBudget = 20 * time.Second
+
 // Handlers runs the hub's tasks.
 type Handlers struct {
 	svc *hub.Service
@@ -144,7 +148,7 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 }
 
 func (h *Handlers) relayDeliveries(ctx context.Context, _ *asynq.Task) error {
-	n, err := h.svc.RelayStalledDeliveries(ctx, time.Minute, 1000)
+	n, err := h.svc.RelayStalledDeliveries(ctx, time.Minute, 1000, deliveryRelayBudget)
 	if n > 0 {
 		h.log.InfoContext(ctx, "delivery relay enqueued stalled deliveries", "count", n)
 	}
