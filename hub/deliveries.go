@@ -248,13 +248,7 @@ type Claim struct {
 // transaction for its claims instead of one per recipient.
 func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, error) {
 	claims := make([]Claim, len(keys))
-	order := make([]int, len(keys))
-	for i := range keys {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(keys[a].BusinessID, keys[b].BusinessID), cmp.Compare(keys[a].ID, keys[b].ID))
-	})
+	order := idOrder(len(keys), func(i int) DeliveryKey { return keys[i] })
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		routes := routeMemo{}
@@ -275,6 +269,21 @@ func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, 
 		return nil, err
 	}
 	return claims, nil
+}
+
+// idOrder is the order in which a batch visits its n deliveries: by
+// business and id, so two batches that share deliveries lock them in the
+// same order and cannot deadlock.
+func idOrder(n int, key func(i int) DeliveryKey) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ka, kb := key(a), key(b)
+		return cmp.Or(cmp.Compare(ka.BusinessID, kb.BusinessID), cmp.Compare(ka.ID, kb.ID))
+	})
+	return order
 }
 
 // claim is ClaimSend's work inside a transaction. With checkHold, a
@@ -469,13 +478,8 @@ type Sent struct {
 // FinishSends records many provider answers in one transaction, each as
 // FinishSend, in id order; the outcomes are in the order of sent.
 func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]SendOutcome, error) {
-	order := make([]int, len(sent))
-	for i := range sent {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		da, db := sent[a].Out.Delivery, sent[b].Out.Delivery
-		return cmp.Or(cmp.Compare(da.BusinessID, db.BusinessID), cmp.Compare(da.ID, db.ID))
+	order := idOrder(len(sent), func(i int) DeliveryKey {
+		return DeliveryKey{BusinessID: sent[i].Out.Delivery.BusinessID, ID: sent[i].Out.Delivery.ID}
 	})
 	outcomes := make([]SendOutcome, len(sent))
 	now := s.clock()
@@ -589,31 +593,20 @@ func (s *Service) RelayStalledDeliveries(ctx context.Context, minAge time.Durati
 		status string
 		before time.Time
 	}{{DeliveryPending, now.Add(-minAge)}, {DeliverySending, now.Add(-minAge - SendingStaleAfter)}} {
-		var after *Delivery
-		for {
-			var rows []*Delivery
-			if err := s.read(ctx, func(tx Tx) error {
-				var err error
-				rows, err = tx.StalledDeliveries(ctx, q.status, q.before, after, batch)
-				return err
-			}); err != nil {
-				return total, err
-			}
-			if len(rows) == 0 {
-				break
-			}
-			keys := make([]DeliveryKey, len(rows))
-			for i, d := range rows {
-				keys[i] = DeliveryKey{BusinessID: d.BusinessID, ID: d.ID}
-			}
-			if err := s.messages.EnqueueDeliveries(ctx, keys); err != nil {
-				return total, err
-			}
-			total += len(keys)
-			after = rows[len(rows)-1]
-			if len(rows) < batch || time.Since(start) >= budget || ctx.Err() != nil {
-				break
-			}
+		n, err := drain(ctx, s, start, budget, batch,
+			func(tx Tx, after *Delivery) ([]*Delivery, error) {
+				return tx.StalledDeliveries(ctx, q.status, q.before, after, batch)
+			},
+			func(rows []*Delivery) error {
+				keys := make([]DeliveryKey, len(rows))
+				for i, d := range rows {
+					keys[i] = DeliveryKey{BusinessID: d.BusinessID, ID: d.ID}
+				}
+				return s.messages.EnqueueDeliveries(ctx, keys)
+			})
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	return total, nil

@@ -198,32 +198,46 @@ func (s *Service) RelayUndispatched(ctx context.Context, minAge time.Duration, b
 	if batch <= 0 {
 		batch = 500
 	}
-	start := time.Now()
 	at := s.clock().Add(-minAge)
-	var after *EventRecord
+	return drain(ctx, s, time.Now(), budget, batch,
+		func(tx Tx, after *EventRecord) ([]*EventRecord, error) {
+			return tx.UndispatchedEvents(ctx, at, after, batch)
+		},
+		func(evs []*EventRecord) error {
+			keys := make([]EventKey, len(evs))
+			for i, e := range evs {
+				keys[i] = EventKey{BusinessID: e.BusinessID, ID: e.ID}
+			}
+			return s.publisher.PublishEvents(ctx, keys)
+		})
+}
+
+// drain is the loop of the relays: it reads rows batch at a time, each
+// batch after the last row of the one before, and hands them on, until a
+// batch comes back short, budget has passed since start or ctx ends. It
+// returns how many rows it handed on.
+func drain[T any](ctx context.Context, s *Service, start time.Time, budget time.Duration, batch int,
+	next func(tx Tx, after *T) ([]*T, error), hand func(rows []*T) error) (int, error) {
+	var after *T
 	total := 0
 	for {
-		var evs []*EventRecord
+		var rows []*T
 		if err := s.read(ctx, func(tx Tx) error {
 			var err error
-			evs, err = tx.UndispatchedEvents(ctx, at, after, batch)
+			rows, err = next(tx, after)
 			return err
 		}); err != nil {
 			return total, err
 		}
-		if len(evs) == 0 {
+		if len(rows) == 0 {
 			return total, nil
 		}
-		keys := make([]EventKey, len(evs))
-		for i, e := range evs {
-			keys[i] = EventKey{BusinessID: e.BusinessID, ID: e.ID}
-		}
-		if err := s.publisher.PublishEvents(ctx, keys); err != nil {
+		if err := hand(rows); err != nil {
 			return total, err
 		}
-		total += len(keys)
-		after = evs[len(evs)-1]
-		if len(evs) < batch || time.Since(start) >= budget || ctx.Err() != nil {
+		total += len(rows)
+		after = rows[len(rows)-1]
+		if len(rows) < batch || time.Since(start) >= budget || ctx.Err() != nil {
 			return total, nil
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -490,17 +489,6 @@ func TestCardPageRecordsOpeningsAtMostEveryHalfHour(t *testing.T) {
 	})
 }
 
-// writeCounter is a store that counts write transactions.
-type writeCounter struct {
-	hub.Store
-	writes atomic.Int64
-}
-
-func (w *writeCounter) Write(ctx context.Context, fn func(hub.Tx) error) error {
-	w.writes.Add(1)
-	return w.Store.Write(ctx, fn)
-}
-
 // TestCardPageChecksTheTokenBeforeWriting: a wrong token, or a page opened
 // again within half an hour, takes no write transaction (nothing locked);
 // only an opening to record does.
@@ -508,7 +496,7 @@ func TestCardPageChecksTheTokenBeforeWriting(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		f := newFixture(t, st)
 		c := f.card("ann@example.com")
-		counted := &writeCounter{Store: st}
+		counted := &countingStore{Store: st}
 		svc, err := hub.NewService(hub.Config{Store: counted, Now: f.clock, PublicURL: "https://hub.test"})
 		if err != nil {
 			t.Fatal(err)

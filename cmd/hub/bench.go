@@ -256,16 +256,30 @@ func measure(ctx context.Context, name string, h http.Handler, o benchOptions, p
 
 // peakRSS reads the process's peak resident set size from /proc.
 func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
+	kb := vmHWM("self")
+	if kb < 0 {
 		return "unknown"
+	}
+	return strconv.FormatInt(kb, 10) + " kB"
+}
+
+// vmHWM is the peak resident set size (VmHWM) of a process ("self" or a
+// pid) in kB, or -1 when /proc cannot tell.
+func vmHWM(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strings.TrimSpace(v)
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb
 		}
 	}
-	return "unknown"
+	return -1
 }
 
 // benchApp opens the hub for a benchmark: a temporary SQLite file unless a

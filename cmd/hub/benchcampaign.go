@@ -265,7 +265,7 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 		// 514 MiB "for" both serve and work, which never held 125).
 		hwm := make([]int64, len(procs))
 		for i, p := range procs {
-			hwm[i] = procPeakRSS(p.Process.Pid)
+			hwm[i] = max(vmHWM(strconv.Itoa(p.Process.Pid)), 0) << 10
 		}
 		for _, p := range procs {
 			_ = p.Process.Signal(syscall.SIGTERM)
@@ -652,23 +652,4 @@ func startCPUProfile(lookup func(string) (string, bool)) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// procPeakRSS is a running process's peak resident set size (VmHWM) in
-// bytes, or 0 when /proc cannot tell.
-func procPeakRSS(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -204,7 +204,8 @@ func scanJSON(body []byte) error {
 			}
 			stack = stack[:len(stack)-1]
 		case string:
-			if f := stackTop(stack); f != nil && f.object && f.wantKey {
+			if len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey {
+				f := stack[len(stack)-1]
 				f.key, f.wantKey = t, false
 				if f.keys[t] {
 					return hub.Problems{field(): "is given twice"}.Err()
@@ -221,13 +222,6 @@ func scanJSON(body []byte) error {
 		}
 		ended()
 	}
-}
-
-func stackTop[T any](s []*T) *T {
-	if len(s) == 0 {
-		return nil
-	}
-	return s[len(s)-1]
 }
 
 // controlChar returns the first control character of s other than tab,

@@ -350,9 +350,7 @@ func (s *server) limitClient(l Limiter) gin.HandlerFunc {
 			return
 		}
 		if !allowed {
-			secs := max(int((retryAfter+time.Second-1)/time.Second), 1)
-			c.Header("Retry-After", strconv.Itoa(secs))
-			s.fail(c, hub.Errorf(hub.ERateLimited, "too many requests from this address; retry after %d s", secs))
+			s.tooMany(c, retryAfter, "from this address")
 			return
 		}
 		c.Next()
@@ -374,13 +372,16 @@ func (s *server) rateLimit(c *gin.Context) {
 	c.Header("RateLimit-Limit", strconv.Itoa(limit))
 	c.Header("RateLimit-Remaining", strconv.Itoa(remaining))
 	if !allowed {
-		secs := int((retryAfter + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		c.Header("Retry-After", strconv.Itoa(secs))
-		s.fail(c, hub.Errorf(hub.ERateLimited, "too many requests for this API key; retry after %d s", secs))
+		s.tooMany(c, retryAfter, "for this API key")
 		return
 	}
 	c.Next()
+}
+
+// tooMany answers 429 rate_limited with Retry-After in whole seconds (at
+// least one); who says whose budget ran out.
+func (s *server) tooMany(c *gin.Context, retryAfter time.Duration, who string) {
+	secs := max(int((retryAfter+time.Second-1)/time.Second), 1)
+	c.Header("Retry-After", strconv.Itoa(secs))
+	s.fail(c, hub.Errorf(hub.ERateLimited, "too many requests %s; retry after %d s", who, secs))
 }

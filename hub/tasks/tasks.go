@@ -123,9 +123,6 @@ type Handlers struct {
 	// RelayMinAge is how old an undispatched event must be before the relay
 	// enqueues it again. Zero means 30 s.
 	RelayMinAge time.Duration
-	// RelayBatch is how many events the outbox relay reads and publishes
-	// at a time. Zero means 1,000.
-	RelayBatch int
 	// DeliveryLogRetention is how long delivery attempts are kept. Zero means 30 days.
 	DeliveryLogRetention time.Duration
 }
@@ -168,11 +165,7 @@ func (h *Handlers) relay(ctx context.Context, _ *asynq.Task) error {
 	if age <= 0 {
 		age = 30 * time.Second
 	}
-	batch := h.RelayBatch
-	if batch <= 0 {
-		batch = 1000
-	}
-	n, err := h.svc.RelayUndispatched(ctx, age, batch, relayBudget)
+	n, err := h.svc.RelayUndispatched(ctx, age, 1000, relayBudget)
 	if n > 0 {
 		h.log.InfoContext(ctx, "outbox relay enqueued undispatched events", "count", n)
 	}
@@ -336,8 +329,10 @@ func periodicOptions(p Periodic, queue string) []asynq.Option {
 // period is the interval of an "@every <duration>" spec; other cron specs
 // count as a minute, their finest step.
 func period(spec string) time.Duration {
-	if d, err := time.ParseDuration(strings.TrimPrefix(spec, "@every ")); err == nil && strings.HasPrefix(spec, "@every ") {
-		return max(d, time.Second)
+	if every, ok := strings.CutPrefix(spec, "@every "); ok {
+		if d, err := time.ParseDuration(every); err == nil {
+			return max(d, time.Second)
+		}
 	}
 	return time.Minute
 }
