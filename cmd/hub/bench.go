@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,17 +112,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 		results = append(results, r)
 	}
-	if o.profile != "" {
-		f, err := os.Create(o.profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(o.profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	probe := newCPUProbe(ctx, cfg.DatabaseURL)
 	probe.redis = func(ctx context.Context) (string, error) { return a.rdb.Info(ctx, "cpu").Result() }
 	defer probe.close()

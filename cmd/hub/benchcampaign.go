@@ -640,6 +640,12 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 // --profile` sets it for `hub work`.
 func startCPUProfile(lookup func(string) (string, bool)) (func(), error) {
 	path, _ := lookup("HUB_CPU_PROFILE")
+	return cpuProfile(path)
+}
+
+// cpuProfile writes a CPU profile of this process to path until the
+// returned function is called; an empty path profiles nothing.
+func cpuProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}

@@ -12,8 +12,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -288,17 +286,11 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 	}
 	probe.analyze(ctx)
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, r := range []struct {
 		name string
 		rate int
