@@ -45,7 +45,7 @@ type Automation struct {
 	UpdatedAt    time.Time          `json:"updated_at"`
 }
 
-// AutomationTrigger names what starts an automation: one of the thirteen
+// AutomationTrigger names what starts an automation: one of the fourteen
 // events or voucher_expiring.
 type AutomationTrigger struct {
 	Event string `json:"event"`

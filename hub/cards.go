@@ -265,41 +265,11 @@ func (s *Service) stamp(ctx context.Context, pr *Principal, count int, locationI
 		if err != nil {
 			return err
 		}
-		now := s.clock()
-		crossed := ApplyStamps(card, tpl.Goals, count)
-		card.UpdatedAt, card.LastStampAt = now, &now
-
-		added := s.newEvent(StampAdded, card.BusinessID, loc, now)
-		added.Customer, added.Card = eventCustomer(card.Customer), eventCard(card)
-		added.Data = map[string]any{"count": count}
+		data := map[string]any{}
 		if note != nil {
-			added.Data["note"] = *note
+			data["note"] = *note
 		}
-		out.add(added)
-		for _, cr := range crossed {
-			g := tpl.Goals[cr.GoalIndex]
-			reached := s.newEvent(GoalReached, card.BusinessID, loc, now)
-			reached.Customer, reached.Card = eventCustomer(card.Customer), &cr.Card
-			reached.Data = map[string]any{"goal_index": cr.GoalIndex, "goal_stamps": g.Stamps, "reward": g.Reward.Title}
-			out.add(reached)
-
-			gi := cr.GoalIndex
-			v := &Voucher{
-				ID: NewID(PrefixVoucher), BusinessID: card.BusinessID, Type: VoucherTypeReward,
-				Title: g.Reward.Title, Description: g.Reward.Description,
-				RedeemCodeFormats: append([]string(nil), RedeemCodeFormats...), Status: VoucherIssued,
-				CustomerID: card.CustomerID, CardID: &card.ID, GoalIndex: &gi, LocationID: loc, CreatedAt: now,
-			}
-			if err := s.createVoucher(ctx, tx, v, false); err != nil {
-				return err
-			}
-			issued := s.newEvent(RewardIssued, card.BusinessID, loc, now)
-			issued.Customer, issued.Card, issued.Voucher = eventCustomer(card.Customer), &cr.Card, eventVoucher(v, now)
-			issued.Data = map[string]any{"goal_index": cr.GoalIndex}
-			out.add(issued)
-			res.Rewards = append(res.Rewards, v)
-		}
-		if err := tx.UpdateCard(ctx, card); err != nil {
+		if res.Rewards, err = s.addStampsTx(ctx, tx, out, card, tpl, loc, count, data); err != nil {
 			return err
 		}
 		for _, e := range out.events {
@@ -313,6 +283,49 @@ func (s *Service) stamp(ctx context.Context, pr *Principal, count int, locationI
 	}
 	s.decorate(res.Card, tpl)
 	return res, nil
+}
+
+// addStampsTx adds count stamps to card (read for update in tx) under tpl's
+// goals and saves it: stamp_added (with data and "count") goes to out, then
+// goal_reached and reward_issued for every goal crossed, whose reward vouchers
+// it creates and returns.
+func (s *Service) addStampsTx(ctx context.Context, tx Tx, out *outbox, card *Card, tpl *CardTemplate, loc *string, count int, data map[string]any) ([]*Voucher, error) {
+	rewards := []*Voucher{}
+	now := s.clock()
+	crossed := ApplyStamps(card, tpl.Goals, count)
+	card.UpdatedAt, card.LastStampAt = now, &now
+
+	added := s.newEvent(StampAdded, card.BusinessID, loc, now)
+	added.Customer, added.Card = eventCustomer(card.Customer), eventCard(card)
+	added.Data = map[string]any{"count": count}
+	for k, v := range data {
+		added.Data[k] = v
+	}
+	out.add(added)
+	for _, cr := range crossed {
+		g := tpl.Goals[cr.GoalIndex]
+		reached := s.newEvent(GoalReached, card.BusinessID, loc, now)
+		reached.Customer, reached.Card = eventCustomer(card.Customer), &cr.Card
+		reached.Data = map[string]any{"goal_index": cr.GoalIndex, "goal_stamps": g.Stamps, "reward": g.Reward.Title}
+		out.add(reached)
+
+		gi := cr.GoalIndex
+		v := &Voucher{
+			ID: NewID(PrefixVoucher), BusinessID: card.BusinessID, Type: VoucherTypeReward,
+			Title: g.Reward.Title, Description: g.Reward.Description,
+			RedeemCodeFormats: append([]string(nil), RedeemCodeFormats...), Status: VoucherIssued,
+			CustomerID: card.CustomerID, CardID: &card.ID, GoalIndex: &gi, LocationID: loc, CreatedAt: now,
+		}
+		if err := s.createVoucher(ctx, tx, v, false); err != nil {
+			return nil, err
+		}
+		issued := s.newEvent(RewardIssued, card.BusinessID, loc, now)
+		issued.Customer, issued.Card, issued.Voucher = eventCustomer(card.Customer), &cr.Card, eventVoucher(v, now)
+		issued.Data = map[string]any{"goal_index": cr.GoalIndex}
+		out.add(issued)
+		rewards = append(rewards, v)
+	}
+	return rewards, tx.UpdateCard(ctx, card)
 }
 
 // Crossing is a goal reached while stamping, with the card as it was then.

@@ -1,6 +1,6 @@
 // Package hub is the domain of the loyalty hub: businesses, staff and their API
 // keys, customers, card templates, cards and stamps, vouchers and the event log
-// with its thirteen event types; and messaging: channel configurations, the
+// with its fourteen event types; and messaging: channel configurations, the
 // delivery ledger, business settings, message templates (rendered through the
 // Renderer interface), audiences, one-off messages and the campaign engine.
 //

@@ -28,6 +28,7 @@ const (
 	PrefixMessageTemplate = "mt"
 	PrefixAutomation      = "au"
 	PrefixDelivery        = "dlv"
+	PrefixSale            = "sale"
 )
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

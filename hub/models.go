@@ -90,12 +90,14 @@ type Lottery struct {
 // CardTemplate describes a kind of stamp card: its goals and optional lottery.
 // Templates are immutable once created.
 type CardTemplate struct {
-	ID         string    `json:"id"`
-	BusinessID string    `json:"-"`
-	Name       string    `json:"name"`
-	Goals      []Goal    `json:"goals"`
-	Lottery    *Lottery  `json:"lottery"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID         string   `json:"id"`
+	BusinessID string   `json:"-"`
+	Name       string   `json:"name"`
+	Goals      []Goal   `json:"goals"`
+	Lottery    *Lottery `json:"lottery"`
+	// Earning turns a sale into stamps; null earns one stamp per sale.
+	Earning   *Earning  `json:"earning"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Consent is a customer's answer for one channel.
@@ -218,7 +220,7 @@ func (v *Voucher) StatusAt(now time.Time) string {
 	return v.Status
 }
 
-// EventType names one of the thirteen kinds of event.
+// EventType names one of the fourteen kinds of event.
 type EventType string
 
 // The event types of the public contract.
@@ -242,10 +244,10 @@ const (
 var EventTypes = []EventType{
 	CardIssued, CardSaved, CardOpened, StampAdded, GoalReached, RewardIssued,
 	VoucherIssuedEv, VoucherRedeemedEv, VoucherExpiredEv, LotteryPlayed,
-	BirthdayReached, InactivityTrigger, CampaignSent,
+	BirthdayReached, InactivityTrigger, CampaignSent, SaleRefundedEv,
 }
 
-// ValidEventType reports whether name is one of the thirteen event types.
+// ValidEventType reports whether name is one of the fourteen event types.
 func ValidEventType(name string) bool {
 	for _, t := range EventTypes {
 		if string(t) == name {

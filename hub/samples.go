@@ -42,6 +42,9 @@ func SampleEvents(businessID string, t EventType) []EventRecord {
 			e.Card, e.Lottery = card, &LotteryOutcome{Won: true, Prize: &RewardTitle{Title: "Free cookie"}}
 		case InactivityTrigger:
 			e.LocationID, e.Card, e.Data = nil, card, map[string]any{"inactive_days": 30}
+		case SaleRefundedEv:
+			e.Card, e.Data = card, map[string]any{"stamps_removed": 2,
+				"sale": map[string]any{"id": "sale_01JTZ5Q2A7B8C9D0E1F2G3H4JD", "source": "poster", "order_id": "18342"}}
 		case CampaignSent:
 			e.LocationID, e.Customer = nil, nil
 			e.Campaign = &EventCampaign{ID: "cmp_01JTZ5Q2A7B8C9D0E1F2G3H4JC", Name: "Spring offer", Channels: []string{"push", "email"}, Audience: "all customers", Sent: 120, Failed: 2, Skipped: 8}

@@ -10,6 +10,8 @@ type CardTemplateInput struct {
 	Name    string        `json:"name"`
 	Goals   []GoalInput   `json:"goals"`
 	Lottery *LotteryInput `json:"lottery"`
+	// Earning is the template's earning rule (null: one stamp per sale).
+	Earning *Earning `json:"earning"`
 }
 
 // GoalInput is one goal of a new template.
@@ -87,6 +89,7 @@ func (s *Service) CreateCardTemplate(ctx context.Context, businessID string, in 
 		}
 		t.Lottery = lot
 	}
+	t.Earning = checkEarning(p, "earning", in.Earning)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -107,6 +110,36 @@ func (s *Service) CardTemplate(ctx context.Context, businessID, id string) (*Car
 		return err
 	})
 	return t, err
+}
+
+// CardTemplatePatch changes a card template. Only the earning rule can change:
+// goals and lottery are fixed once cards exist.
+type CardTemplatePatch struct {
+	// Earning is the new rule; JSON null restores one stamp per sale.
+	Earning *Earning `json:"earning"`
+}
+
+// PatchCardTemplate replaces a template's earning rule.
+func (s *Service) PatchCardTemplate(ctx context.Context, businessID, id string, in CardTemplatePatch) (*CardTemplate, error) {
+	p := Problems{}
+	earning := checkEarning(p, "earning", in.Earning)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	var t *CardTemplate
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		var err error
+		if t, err = tx.CardTemplate(ctx, businessID, id); err != nil {
+			return err
+		}
+		t.Earning = earning
+		return tx.UpdateCardTemplateEarning(ctx, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.templates.Store(t.ID, t)
+	return t, nil
 }
 
 // CardTemplates lists a business's card templates, newest first.

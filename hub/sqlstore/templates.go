@@ -6,11 +6,11 @@ import (
 	"github.com/7loc/hub/hub"
 )
 
-const cardTemplateCols = "id, business_id, name, goals, lottery, created_at"
+const cardTemplateCols = "id, business_id, name, goals, lottery, earning, created_at"
 
 func scanCardTemplate(r scanner) (*hub.CardTemplate, error) {
 	var c hub.CardTemplate
-	err := r.Scan(&c.ID, &c.BusinessID, &c.Name, jsonDest{&c.Goals}, jsonDest{&c.Lottery}, timeDest{&c.CreatedAt})
+	err := r.Scan(&c.ID, &c.BusinessID, &c.Name, jsonDest{&c.Goals}, jsonDest{&c.Lottery}, jsonDest{&c.Earning}, timeDest{&c.CreatedAt})
 	return &c, err
 }
 
@@ -24,9 +24,13 @@ func (t *tx) CreateCardTemplate(ctx context.Context, c *hub.CardTemplate) error 
 	if err != nil {
 		return err
 	}
+	earning, err := jsonArg(c.Earning)
+	if err != nil {
+		return err
+	}
 	return t.insert(ctx, "card template",
-		"INSERT INTO card_templates ("+cardTemplateCols+") VALUES (?, ?, ?, ?, ?, ?)",
-		c.ID, c.BusinessID, c.Name, goals, lottery, t.tm(c.CreatedAt))
+		"INSERT INTO card_templates ("+cardTemplateCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		c.ID, c.BusinessID, c.Name, goals, lottery, earning, t.tm(c.CreatedAt))
 }
 
 // CardTemplate implements hub.Tx.
