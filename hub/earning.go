@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 )
@@ -41,9 +40,9 @@ type Earning struct {
 // null, category) matches earn one stamp per QuantityPerStamp units, summed
 // over the check. A line counts for the first rule it matches.
 type EarningItem struct {
-	SKU              *string     `json:"sku"`
-	Category         *string     `json:"category"`
-	QuantityPerStamp json.Number `json:"quantity_per_stamp"`
+	SKU              *string  `json:"sku"`
+	Category         *string  `json:"category"`
+	QuantityPerStamp Quantity `json:"quantity_per_stamp"`
 }
 
 // defaultEarning is the rule of a template without one.
@@ -104,11 +103,11 @@ func checkEarning(p Problems, field string, in *Earning) *Earning {
 		if q == "" {
 			q = "1"
 		}
-		qv, ok := parseDecimal(q.String())
+		qv, ok := parseDecimal(string(q))
 		if !ok || qv == 0 {
 			p.Add(f+".quantity_per_stamp", "must be a positive number with at most 4 decimals")
 		}
-		out.Items = append(out.Items, EarningItem{SKU: it.SKU, Category: it.Category, QuantityPerStamp: json.Number(formatDecimal(qv, 0))})
+		out.Items = append(out.Items, EarningItem{SKU: it.SKU, Category: it.Category, QuantityPerStamp: Quantity(formatDecimal(qv, 0))})
 	}
 	return out
 }
@@ -152,7 +151,7 @@ func (e *Earning) stampsFor(sale saleFigures) int {
 			}
 		}
 		for i, it := range e.Items {
-			if per, _ := parseDecimal(it.QuantityPerStamp.String()); per > 0 {
+			if per, _ := parseDecimal(string(it.QuantityPerStamp)); per > 0 {
 				n += qty[i] / per
 			}
 		}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -139,7 +138,7 @@ func TestCheckEarning(t *testing.T) {
 		{"per item without items", Earning{Per: "item"}, nil, []string{"earning.items"}},
 		{"item with both sku and category", Earning{Per: "item", Items: []EarningItem{{SKU: str("A"), Category: str("b")}}}, nil, []string{"earning.items[0]"}},
 		{"item with neither", Earning{Per: "item", Items: []EarningItem{{}}}, nil, []string{"earning.items[0]"}},
-		{"item with zero per stamp", Earning{Per: "item", Items: []EarningItem{{SKU: str("A"), QuantityPerStamp: json.Number("0")}}}, nil, []string{"earning.items[0].quantity_per_stamp"}},
+		{"item with zero per stamp", Earning{Per: "item", Items: []EarningItem{{SKU: str("A"), QuantityPerStamp: "0"}}}, nil, []string{"earning.items[0].quantity_per_stamp"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

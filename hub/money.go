@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -83,4 +84,32 @@ func checkMoney(p Problems, field, s string) (int64, string) {
 		return 0, ""
 	}
 	return v, formatDecimal(v, 2)
+}
+
+// Quantity is a number of units as JSON spells it: a number (2, 0.5) or a
+// decimal string ("0.5"). Any other JSON value is kept as written, so that
+// validation refuses it naming its field instead of the decoder refusing the
+// whole body. It marshals as a JSON number.
+type Quantity string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (q *Quantity) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*q = Quantity(s)
+		return nil
+	}
+	*q = Quantity(b)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler: a valid quantity is a JSON number.
+func (q Quantity) MarshalJSON() ([]byte, error) {
+	if v, ok := parseDecimal(string(q)); ok {
+		return []byte(formatDecimal(v, 0)), nil
+	}
+	return json.Marshal(string(q))
 }

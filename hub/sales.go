@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -60,7 +59,7 @@ type SaleItem struct {
 	Name     *string `json:"name"`
 	Category *string `json:"category"`
 	// Quantity is the number of units, a JSON number or decimal string (2, "0.5").
-	Quantity json.Number `json:"quantity"`
+	Quantity Quantity `json:"quantity"`
 	// Price is the line's unit price as a decimal string.
 	Price string `json:"price"`
 }
@@ -187,14 +186,14 @@ func (s *Service) checkSale(businessID string, in SaleInput) (*Sale, saleFigures
 		if !skuPattern.MatchString(it.SKU) {
 			p.Add(f+".sku", "must be 1 to 100 characters without control characters")
 		}
-		q, ok := parseDecimal(it.Quantity.String())
+		q, ok := parseDecimal(string(it.Quantity))
 		if !ok || q == 0 {
 			p.Add(f+".quantity", "must be a positive number with at most 4 decimals")
 		}
 		_, price := checkMoney(p, f+".price", it.Price)
 		line := SaleItem{SKU: it.SKU, Name: optionalText(p, f+".name", it.Name, 200),
 			Category: optionalText(p, f+".category", it.Category, 100),
-			Quantity: json.Number(formatDecimal(q, 0)), Price: price}
+			Quantity: Quantity(formatDecimal(q, 0)), Price: price}
 		items = append(items, line)
 		cat := ""
 		if line.Category != nil {

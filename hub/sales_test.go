@@ -177,7 +177,7 @@ func TestRecordSaleFollowsTheEarningRule(t *testing.T) {
 			want  int
 		}{
 			{"R-1", "6.40", []hub.SaleItem{latte("2")}, 2},
-			{"R-2", "1.99", []hub.SaleItem{latte("1")}, 0}, // under the minimum check
+			{"R-2", "1.99", []hub.SaleItem{latte("1")}, 0},  // under the minimum check
 			{"R-3", "16.00", []hub.SaleItem{latte("5")}, 3}, // capped per check
 			{"R-4", "5.00", []hub.SaleItem{{SKU: "TEA", Quantity: "4", Price: "1.25"}}, 0},
 		}
@@ -340,6 +340,6 @@ func TestRefundTakesBackAnUnredeemedRewardsGoal(t *testing.T) {
 	})
 }
 
-func jsonNum(s string) json.Number { return json.Number(s) }
+func jsonNum(s string) hub.Quantity { return hub.Quantity(s) }
 
 func asError(err error, target **hub.Error) bool { return errors.As(err, target) }

@@ -94,8 +94,8 @@ func TestHooks(t *testing.T) {
 func TestEventSamples(t *testing.T) {
 	runBoth(t, func(t *testing.T, h *harness) {
 		all := h.ok("GET", "/v1/events/samples", "", 200)["data"].([]any)
-		if len(all) != 13 {
-			t.Errorf("samples = %d, want one per event type (13)", len(all))
+		if len(all) != 14 {
+			t.Errorf("samples = %d, want one per event type (14)", len(all))
 		}
 		one := h.ok("GET", "/v1/events/samples?type=voucher_redeemed", "", 200)["data"].([]any)
 		if len(one) != 1 || one[0].(map[string]any)["event"] != "voucher_redeemed" || one[0].(map[string]any)["business_id"] != h.business {

@@ -178,6 +178,11 @@ var openapiContract = []string{
 	"PATCH /v1/automations/{id}",
 	"DELETE /v1/automations/{id}",
 	"POST /admin/v1/sweeps/{kind}/run",
+	// Sales.
+	"PATCH /v1/card-templates/{id}",
+	"POST /v1/sales",
+	"GET /v1/sales",
+	"POST /v1/sales/{source}/{order_id}/refund",
 	"GET /healthz",
 	"GET /readyz",
 	"GET /metrics",
@@ -389,11 +394,11 @@ func TestOpenAPIIdsAndFormats(t *testing.T) {
 	for _, e := range hub.EventTypes {
 		events = append(events, string(e))
 	}
-	if got := enum("EventName"); !slices.Equal(got, events) || len(got) != 13 {
+	if got := enum("EventName"); !slices.Equal(got, events) || len(got) != 14 {
 		t.Errorf("EventName = %v, the hub's event types are %v", got, events)
 	}
 	if got := enum("HookEventName"); !slices.Equal(got, append([]string{"*"}, events...)) {
-		t.Errorf("HookEventName = %v, want * and the 13 event names", got)
+		t.Errorf("HookEventName = %v, want * and the 14 event names", got)
 	}
 	for name, want := range map[string][]string{
 		"Channel": hub.Channels, "RedeemedVia": hub.RedeemedVia, "RedeemCodeFormat": hub.RedeemCodeFormats,

@@ -132,6 +132,7 @@ var routes = []route{
 	{"GET", "/v1/me", apiKey, (*server).me},
 	{"GET", "/v1/card-templates", apiKey, (*server).listCardTemplates},
 	{"GET", "/v1/card-templates/:id", apiKey, (*server).getCardTemplate},
+	{"PATCH", "/v1/card-templates/:id", apiKey, (*server).patchCardTemplate},
 	{"POST", "/v1/cards", apiKey, (*server).issueCard},
 	{"GET", "/v1/cards", apiKey, (*server).listCards},
 	{"GET", "/v1/cards/:id", apiKey, (*server).getCard},
@@ -192,6 +193,9 @@ var routes = []route{
 	{"PATCH", "/v1/automations/:id", apiKey, (*server).patchAutomation},
 	{"DELETE", "/v1/automations/:id", apiKey, (*server).deleteAutomation},
 	{"POST", "/admin/v1/sweeps/:kind/run", operator, (*server).runSweep},
+	{"POST", "/v1/sales", apiKey, (*server).recordSale},
+	{"GET", "/v1/sales", apiKey, (*server).listSales},
+	{"POST", "/v1/sales/:source/:order/refund", apiKey, (*server).refundSale},
 }
 
 // New returns the HTTP handler of the hub.
