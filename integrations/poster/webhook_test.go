@@ -110,8 +110,8 @@ func TestParseWebhook(t *testing.T) {
 			wantErr: poster.ErrBadSignature,
 		},
 		{
-			name: "missing signature",
-			body: `{"account":"api-demo","object":"transaction","object_id":1,"action":"added","time":"1518794257"}`,
+			name:    "missing signature",
+			body:    `{"account":"api-demo","object":"transaction","object_id":1,"action":"added","time":"1518794257"}`,
 			wantErr: poster.ErrBadSignature,
 		},
 		{
@@ -240,7 +240,10 @@ func FuzzParseWebhook(f *testing.F) {
 		f.Add([]byte(s), secret)
 	}
 	f.Add([]byte(`{"account":"api-demo","object":"transaction","object_id":1,"action":"added","time":"1518794257","verify":"`+
-		func() string { s := md5.Sum([]byte("api-demo;transaction;1;added;1518794257;" + secret)); return hex.EncodeToString(s[:]) }()+`"}`), secret)
+		func() string {
+			s := md5.Sum([]byte("api-demo;transaction;1;added;1518794257;" + secret))
+			return hex.EncodeToString(s[:])
+		}()+`"}`), secret)
 	f.Fuzz(func(t *testing.T, body []byte, appSecret string) {
 		w, err := poster.ParseWebhook(body, appSecret)
 		if err != nil {
