@@ -40,10 +40,11 @@
 //	44                             transient     "Error saving data" (Poster side)
 //	HTTP 5xx, 408, network,        transient     also an unparseable 200 answer
 //	timeout, cancellation
-//	any other code (20, 32, 34,    permanent     32 and 404 also satisfy IsNotFound
-//	54, 404, 143, …) or HTTP 4xx
+//	any other code (20, 32, 34,    permanent     32 and 404 also satisfy IsNotFound;
+//	54, 404, 143, …) or HTTP 4xx                 with HTTP 5xx such a code is transient
 //
-// Timeouts come from the context and from Client.HTTP (30 s by default).
+// Poster documents no numeric rate limit; 700 is its signal (unverified
+// whether it sends Retry-After). Timeouts come from the context and from Client.HTTP (30 s by default).
 // Error messages never contain the token (it travels in the URL).
 //
 // # Checks (en/web/dash/getTransaction.md)
@@ -62,8 +63,10 @@
 // # Customers (en/web/clients/getClient.md, getClients.md, createClient.md,
 // getGroups.md, createGroup.md; ru/market/guidelines/loyalty.md)
 //
-// ClientByID calls clients.getClient?client_id= (a one-element list);
-// FindClientByPhone calls clients.getClients?phone= (international format);
+// ClientByID calls clients.getClient?client_id= (a one-element list; none is
+// a not_found *hub.Error); FindClientByPhone calls clients.getClients?phone=
+// ("international format": we send E.164 with the "+", unverified whether
+// Poster also wants it without) and returns nil, nil when nobody has it;
 // fields include phone (as typed), phone_number (digits), email and
 // client_groups_id. CreateClient POSTs clients.createClient with client_name,
 // client_groups_id_client and optional phone (unique per account), email,

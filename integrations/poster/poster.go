@@ -220,8 +220,8 @@ func (c *Client) do(ctx context.Context, method, verb, endpoint string, form url
 	}
 	if ae, ok := parseAPIError(body); ok {
 		kind := kindForCode(ae.Code)
-		if ae.Code == 0 {
-			kind = kindForStatus(resp.StatusCode)
+		if ae.Code == 0 || (kind == KindPermanent && resp.StatusCode >= 500) {
+			kind = kindForStatus(resp.StatusCode) // a 5xx is Poster's trouble, whatever the code
 		}
 		e := &Error{Kind: kind, Method: method, Code: ae.Code, Message: ae.Message, HTTPStatus: resp.StatusCode}
 		if kind == KindRateLimited {

@@ -199,6 +199,8 @@ func TestErrorClassification(t *testing.T) {
 			poster.KindRateLimited, true, 7 * time.Second},
 		{"HTTP 500", posterfake.ErrServer, poster.KindTransient, true, 0},
 		{"HTTP 502 with JSON", posterfake.Failure{HTTPStatus: 502, Code: 0, Message: "Bad Gateway"}, poster.KindTransient, true, 0},
+		{"HTTP 503 with a permanent code", posterfake.Failure{HTTPStatus: 503, Code: 34, Message: "x"}, poster.KindTransient, true, 0},
+		{"HTTP 503 with code 11", posterfake.Failure{HTTPStatus: 503, Code: 11, Message: "Bad access token"}, poster.KindAuthRevoked, false, 0},
 		{"error saving data 44", posterfake.Failure{Code: 44, Message: "Error saving data"}, poster.KindTransient, true, 0},
 		{"not authorized for method 20", posterfake.Failure{Code: 20, Message: "The application is not authorized"}, poster.KindPermanent, false, 0},
 		{"missing properties 34", posterfake.Failure{Code: 34, Message: "Absence of required properties"}, poster.KindPermanent, false, 0},
