@@ -19,8 +19,9 @@
 // but the caller must not rely on Poster echoing it back (bind the flow with a
 // cookie too). ExchangeCode POSTs a form (application_id,
 // application_secret, grant_type=authorization_code, redirect_uri, code) to
-// https://{account}.joinposter.com/api/v2/auth/access_token ({base}/v2/auth/
-// access_token when BaseURL is not Poster's, for fakes and regional hosts).
+// https://{account}.joinposter.com/api/v2/auth/access_token
+// ({base}/v2/auth/access_token when BaseURL is not Poster's, for fakes and
+// regional hosts).
 // The answer has access_token ("{account_number}:{hex}", valid two years),
 // account_number, user and ownerInfo. There is no refresh token: when the
 // token stops working the owner must connect again.
@@ -60,9 +61,10 @@
 // value is used. Unverified: that product_price is the unit price (the
 // example has num 1 only; its history shows the unit price 10.5 for 1050).
 //
-// # Customers (en/web/clients/getClient.md, getClients.md, createClient.md,
-// getGroups.md, createGroup.md; ru/market/guidelines/loyalty.md)
+// # Customers
 //
+// Sources: en/web/clients/getClient.md, getClients.md, createClient.md,
+// getGroups.md, createGroup.md and ru/market/guidelines/loyalty.md.
 // ClientByID calls clients.getClient?client_id= (a one-element list; none is
 // a not_found *hub.Error); FindClientByPhone calls clients.getClients?phone=
 // ("international format": we send E.164 with the "+", unverified whether
@@ -86,8 +88,9 @@
 // leaves it out (the reference PHP includes it; we follow the code). Each
 // part is the text PHP's implode gives the json_decode'd value: a string's
 // value, a number's literal (object_id comes as 1 or "1"), "" for null. data
-// is a JSON-encoded string in the field ("data":"{\"value_relative\":…}"), so
-// its string value is signed; PHP's isset skips a null data. Unverified: data
+// is a JSON-encoded string in the field ("data":"{\"transactions_history\":…}"
+// in a real body quoted by kosach/caffe-control-gcp docs/poster/web-hooks.md;
+// the official docs show no data example), so its string value is signed; PHP's isset skips a null data. Unverified: data
 // sent as a JSON object (PHP itself would sign "Array"); we sign its raw JSON
 // text. The comparison is constant time.
 //
@@ -96,7 +99,8 @@
 // an order) with actions added, changed, removed, transformed, and
 // client_payed_sum ("Order closed with a client") whose object_id is not
 // documented. Integrations in the field receive action "closed" for
-// transactions (unverified in the docs). Webhook.ClosedCheck therefore
+// transactions (kosach/caffe-control-gcp and other public handlers accept
+// it; not in the docs). Webhook.ClosedCheck therefore
 // fetches for transaction/closed, and for transaction/changed unless data
 // shows an edit other than a close; the fetched status decides. Subscribe
 // the app to "transaction".
@@ -104,5 +108,9 @@
 // # Sales
 //
 // SaleFromTransaction maps a closed check (status 2) to hub.SaleInput; see
-// its doc for each field.
+// its doc for each field. The total is payed_sum, which getTransaction.md
+// defines as payed_cash plus payed_card: bonus points, certificates and
+// third-party payments (a loyalty app's orders.setOrderBonus discount) do
+// not count, so a reward does not earn stamps. sum is the total before
+// discounts and is not used.
 package poster
