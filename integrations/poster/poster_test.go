@@ -392,3 +392,26 @@ func TestWebhookEndToEnd(t *testing.T) {
 		t.Errorf("getTransaction called %d times", fake.CallsTo("dash.getTransaction"))
 	}
 }
+
+// TestExchangeCodeAccountIsChecked: on Poster's own host the account from
+// the redirect becomes a subdomain, so anything but a DNS label is refused
+// before any call.
+func TestExchangeCodeAccountIsChecked(t *testing.T) {
+	c := &poster.Client{AppID: "76", AppSecret: "s", HTTP: &http.Client{Transport: failTransport{t}}}
+	for _, account := range []string{"evil.example/x", "a@b", "", "-x", "api-demo.attacker.example"} {
+		if _, err := c.ExchangeCode(context.Background(), account, "code", "https://hub.example/cb"); hub.ErrorCode(err) != hub.EValidation {
+			t.Errorf("account %q: %v", account, err)
+		}
+	}
+	if _, err := c.ExchangeCode(context.Background(), "api-demo", "", "https://hub.example/cb"); hub.ErrorCode(err) != hub.EValidation {
+		t.Errorf("empty code: %v", err)
+	}
+}
+
+// failTransport fails the test on any request.
+type failTransport struct{ t *testing.T }
+
+func (f failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.t.Errorf("unexpected request to %s", r.URL.Host)
+	return nil, errors.New("no network in this test")
+}
