@@ -16,7 +16,9 @@ import (
 //     organizations to its locations itself), Currency as given.
 //   - Total: the order's sum as an exact decimal string (see Decimal).
 //   - Items: one per undeleted line, SKU the product id, Name the product
-//     name, Quantity the amount and Price the unit price, both exact.
+//     name, Quantity the amount and Price the unit price, both exact; Price
+//     is "0.00" for a line without one (a Service line has only a cost).
+//     Lines without a product id or with an unreadable amount are left out.
 //   - ClosedAt: whenClosed read in o.Zone (nil: UTC), in RFC 3339 UTC; nil
 //     when absent or unreadable.
 //   - Customer.Phone: the order's phone in E.164 (see E164), nil when there
