@@ -447,3 +447,111 @@ func TestWebhookToSale(t *testing.T) {
 		t.Error("webhook with a wrong token was accepted")
 	}
 }
+
+// TestRefusedAfterRefresh: a 401 that survives the refresh is an auth error,
+// after exactly one retry.
+func TestRefusedAfterRefresh(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path]++
+		mu.Unlock()
+		if r.URL.Path == "/api/1/access_token" {
+			_, _ = w.Write([]byte(`{"correlationId":"c","token":"t"}`))
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"correlationId":"c","errorDescription":"Token is expired or invalid","error":null}`))
+	}))
+	defer srv.Close()
+	c := &syrve.Client{BaseURL: srv.URL, APILogin: "x", HTTP: srv.Client()}
+	_, err := c.Organizations(context.Background())
+	var se *syrve.Error
+	if !errors.As(err, &se) || se.Kind != syrve.KindAuth || se.Description != "Token is expired or invalid" {
+		t.Fatalf("err = %v, want auth", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if d := cmp.Diff(map[string]int{"/api/1/access_token": 2, "/api/1/organizations": 2}, calls); d != "" {
+		t.Errorf("calls (-want +got):\n%s", d)
+	}
+}
+
+// TestConcurrentRefreshByAge: ten callers after the token's 45 minutes make
+// one access_token call between them.
+func TestConcurrentRefreshByAge(t *testing.T) {
+	fake, c := newPair(t, syrvefake.Config{})
+	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c.Now = clk.Now
+	ctx := context.Background()
+	if _, err := c.Organizations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(syrve.TokenRefreshAfter)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if _, err := c.Organizations(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := fake.Calls("/api/1/access_token"); n != 2 {
+		t.Errorf("access_token calls %d, want 2", n)
+	}
+}
+
+// TestFailedRefreshIsNotCached: a transient access_token failure reaches the
+// caller and the next call asks again.
+func TestFailedRefreshIsNotCached(t *testing.T) {
+	var mu sync.Mutex
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		f := fail
+		mu.Unlock()
+		if r.URL.Path == "/api/1/access_token" && f {
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"correlationId":"c","errorDescription":"down"}`))
+			return
+		}
+		if r.URL.Path == "/api/1/access_token" {
+			_, _ = w.Write([]byte(`{"correlationId":"c","token":"t"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"correlationId":"c","organizations":[]}`))
+	}))
+	defer srv.Close()
+	c := &syrve.Client{BaseURL: srv.URL, APILogin: "x", HTTP: srv.Client()}
+	_, err := c.Organizations(context.Background())
+	var se *syrve.Error
+	if !errors.As(err, &se) || se.Kind != syrve.KindTransient || se.RetryAfter != 5*time.Second {
+		t.Fatalf("err = %v, want transient with Retry-After 5 s", err)
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	if _, err := c.Organizations(context.Background()); err != nil {
+		t.Errorf("after recovery: %v", err)
+	}
+}
+
+// TestWaiterCancelled: a caller waiting for a shared refresh can give up.
+func TestWaiterCancelled(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		_, _ = w.Write([]byte(`{"correlationId":"c","token":"t"}`))
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := &syrve.Client{BaseURL: srv.URL, APILogin: "x", HTTP: srv.Client()}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Organizations(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the context's deadline", err)
+	}
+}
