@@ -63,7 +63,7 @@ type OrderFilter struct {
 }
 
 // WebhooksFilter says which events Syrve sends. Only the order filters are
-// modelled; the other parts are kept as they were read.
+// modelled; the other parts (reserves, stop lists, shifts…) are not read.
 type WebhooksFilter struct {
 	DeliveryOrderFilter *OrderFilter `json:"deliveryOrderFilter,omitempty"`
 	TableOrderFilter    *OrderFilter `json:"tableOrderFilter,omitempty"`

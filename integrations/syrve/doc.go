@@ -113,6 +113,9 @@
 //   - That a wrong apiLogin gets 401 rather than 400 (both are KindAuth).
 //   - The Authorization header form of webhook calls (raw token): from
 //     public handlers, not the spec, so both forms are accepted.
+//   - That /api/1/order/by_id and /api/1/deliveries/by_id answer an unknown
+//     id with an empty "orders" list (assumed; an error answer would surface
+//     as a permanent *Error instead of ErrNotFound).
 //   - Any limit on tableIds per by_table call (100 per call here) and the
 //     size of the answers.
 //   - Whether orders rung up at the till (not created through the API) fire

@@ -32,8 +32,8 @@ const (
 // Retry-After header.
 const DefaultRetryAfter = time.Second
 
-// ErrNotFound is returned (wrapped in nothing) by Order when Syrve knows no
-// table or delivery order with that id in the organization.
+// ErrNotFound is the error Order returns when Syrve knows no table or delivery
+// order with that id in the organization.
 var ErrNotFound = errors.New("syrve: not found")
 
 // Error is a failed Syrve call: an error answer

@@ -84,7 +84,7 @@ type Customer struct {
 	ID, Name, Phone, Email string
 }
 
-// Webhook are the stored webhook settings of the organization.
+// Webhook is the stored webhook settings of the organization.
 type Webhook struct {
 	URI, AuthToken string
 	// Filter is the webHooksFilter as sent.
