@@ -26,7 +26,7 @@ func TestNoSidewaysImports(t *testing.T) {
 	const module = "github.com/7loc/hub/"
 	adapters := []string{"hub/sqlstore", "hub/httpapi", "hub/tasks", "hub/ratelimit", "hub/cardpage", "hub/revocation",
 		"channels", "channels/telegram", "channels/whatsapp", "channels/viber", "channels/email",
-		"channels/walletpush", "channels/gateway", "triggers/webhook"}
+		"channels/walletpush", "channels/gateway", "triggers/webhook", "integrations/poster", "integrations/syrve"}
 	for _, a := range adapters {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "../"+a).CombinedOutput()
 		if err != nil {

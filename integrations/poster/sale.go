@@ -1,7 +1,6 @@
 package poster
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -56,7 +55,7 @@ func SaleFromTransaction(tx *Transaction, client *PosterClient, currency string)
 		}
 		in.Items = append(in.Items, hub.SaleItem{
 			SKU:      string(p.ProductID),
-			Quantity: json.Number(qty),
+			Quantity: hub.Quantity(qty),
 			Price:    p.ProductPrice.Decimal(),
 		})
 	}

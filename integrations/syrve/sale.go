@@ -42,7 +42,7 @@ func SaleFromOrder(orgID string, o *Order, currency string) (hub.SaleInput, bool
 		if !ok {
 			price = "0.00"
 		}
-		si := hub.SaleItem{SKU: it.ProductID, Quantity: json.Number(qty), Price: price}
+		si := hub.SaleItem{SKU: it.ProductID, Quantity: hub.Quantity(qty), Price: price}
 		if it.ProductName != "" {
 			name := it.ProductName
 			si.Name = &name
