@@ -242,7 +242,10 @@ func checkID(p Problems, field, id, prefix string) *string {
 // earns the most stamps (the newest card on a tie). A customer or card that
 // is not found leaves the sale unmatched: that is not an error.
 func (s *Service) RecordSale(ctx context.Context, pr *Principal, in SaleInput) (sale *Sale, created bool, err error) {
-	businessID := pr.Business.ID
+	return s.recordSale(ctx, pr.Business.ID, in)
+}
+
+func (s *Service) recordSale(ctx context.Context, businessID string, in SaleInput) (sale *Sale, created bool, err error) {
 	fresh, fig, err := s.checkSale(businessID, in)
 	if err != nil {
 		return nil, false, err

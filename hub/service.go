@@ -78,6 +78,12 @@ type Config struct {
 	// with its four automations (keyed birthday, inactivity, goal_reached,
 	// voucher_expiring). Nil gives a new business no automations.
 	Defaults []DefaultTemplate
+	// Tills are the till providers' adapters by name (poster, syrve); the
+	// generic till needs none. A provider missing here cannot be connected.
+	Tills map[string]TillProvider
+	// TillQueue schedules fetches of closed orders that till webhooks
+	// report. Nil refuses webhooks that need a fetch.
+	TillQueue TillQueue
 }
 
 // RevocationPublisher announces a revoked API key (by hash) to every process.
@@ -124,6 +130,9 @@ type Service struct {
 	automations      AutomationQueue
 	automationsCache sync.Map // business id -> cachedAutomations
 	defaults         []DefaultTemplate
+
+	tills     map[string]TillProvider
+	tillQueue TillQueue
 }
 
 type cachedPrincipal struct {
@@ -158,6 +167,7 @@ func NewService(cfg Config) (*Service, error) {
 	s.messages, s.inbound, s.linkTTL, s.check = cfg.Messages, cfg.Inbound, cfg.LinkTokenTTL, cfg.CheckChannel
 	s.linkURL, s.registerWebhook = cfg.LinkURL, cfg.RegisterWebhook
 	s.renderer, s.campaigns, s.automations, s.defaults = cfg.Renderer, cfg.Campaigns, cfg.Automations, cfg.Defaults
+	s.tills, s.tillQueue = cfg.Tills, cfg.TillQueue
 	if s.linkTTL <= 0 {
 		s.linkTTL = 24 * time.Hour
 	}

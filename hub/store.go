@@ -130,6 +130,7 @@ type Tx interface {
 	AutomationTx
 	SweepTx
 	SaleTx
+	PosTx
 
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.

@@ -196,6 +196,15 @@ var routes = []route{
 	{"POST", "/v1/sales", apiKey, (*server).recordSale},
 	{"GET", "/v1/sales", apiKey, (*server).listSales},
 	{"POST", "/v1/sales/:source/:order/refund", apiKey, (*server).refundSale},
+	{"GET", "/v1/pos", apiKey, (*server).listPos},
+	{"GET", "/v1/pos/:provider", apiKey, (*server).getPos},
+	{"PUT", "/v1/pos/:provider", apiKey, (*server).putPos},
+	{"DELETE", "/v1/pos/:provider", apiKey, (*server).deletePos},
+	{"POST", "/v1/pos/:provider/reconcile", apiKey, (*server).reconcilePos},
+	{"GET", "/pos/poster/connect", public, (*server).posterConnect},
+	{"GET", "/pos/poster/callback", public, (*server).posterCallback},
+	{"POST", "/pos/poster", public, (*server).tillWebhook},
+	{"POST", "/pos/:provider/:business", public, (*server).tillWebhook},
 }
 
 // New returns the HTTP handler of the hub.
@@ -333,7 +342,7 @@ func (s *server) authorizeOperator(c *gin.Context) {
 // Health, readiness, metrics and the OpenAPI document are not limited.
 func (s *server) publicLimiter(cfg Config, path string) Limiter {
 	switch {
-	case strings.HasPrefix(path, "/hooks/"):
+	case strings.HasPrefix(path, "/hooks/"), strings.HasPrefix(path, "/pos/"):
 		return cfg.HooksLimiter
 	case strings.HasPrefix(path, "/c/"), strings.HasPrefix(path, "/u/"),
 		strings.HasPrefix(path, "/wallet/"), strings.HasPrefix(path, "/passkit/"):

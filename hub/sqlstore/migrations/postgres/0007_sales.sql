@@ -35,7 +35,8 @@ CREATE TABLE pos_connections (
     provider           TEXT COLLATE "C" NOT NULL,
     status             TEXT NOT NULL,
     settings           JSONB NOT NULL,
-    secrets            TEXT NOT NULL,
+    account            TEXT,
+    sealed             BYTEA NOT NULL,
     last_webhook_at    TIMESTAMPTZ(3),
     last_reconciled_at TIMESTAMPTZ(3),
     last_error         TEXT,
@@ -44,3 +45,5 @@ CREATE TABLE pos_connections (
     updated_at         TIMESTAMPTZ(3) NOT NULL,
     PRIMARY KEY (business_id, provider)
 );
+-- Poster sends every account's webhooks to one URL: the account finds the business.
+CREATE UNIQUE INDEX pos_connections_account_key ON pos_connections (provider, account);
