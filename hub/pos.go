@@ -96,10 +96,10 @@ type PosView struct {
 	UpdatedAt        *time.Time        `json:"updated_at"`
 	// ConnectURL is where the business owner finishes connecting Poster
 	// (only while pending).
-	ConnectURL *string `json:"connect_url,omitempty"`
+	ConnectURL *string `json:"connect_url"`
 	// Secret is the generic till's signing secret, shown once: in the answer
 	// of the PUT that made it.
-	Secret *string `json:"secret,omitempty"`
+	Secret *string `json:"secret"`
 }
 
 // TillOrder is a closed order an inbound webhook reports: its sale when the

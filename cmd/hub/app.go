@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/7loc/hub/integrations/poster"
+	"github.com/7loc/hub/integrations/syrve"
 	"io"
 	"log/slog"
 	"net"
@@ -122,6 +124,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,
 		Renderer: templates.New(templates.Options{}), Campaigns: tasks.NewCampaigns(a.queue, a.queues, nil, nil, log),
 		Automations: tasks.NewAutomations(a.queue, a.queues, nil, log), Defaults: templates.Defaults(),
+		Tills: tills(cfg), TillQueue: tasks.NewTillQueue(a.queue, a.queues),
 	})
 	if err != nil {
 		a.Close()
@@ -253,6 +256,17 @@ func listen(addr string) (net.Listener, error) {
 
 // version names the build in the webhook User-Agent.
 const version = "0.1"
+
+// tills builds the till providers' adapters: Syrve always (each business
+// brings its own apiLogin), Poster when its application is configured.
+func tills(cfg *config) map[string]hub.TillProvider {
+	out := map[string]hub.TillProvider{hub.SourceSyrve: &syrve.Till{BaseURL: cfg.SyrveURL, HTTP: providerClient()}}
+	if cfg.PosterAppID != "" && cfg.PosterAppSecret != "" {
+		out[hub.SourcePoster] = &poster.Till{DefaultCurrency: cfg.PosterCurrency, Client: &poster.Client{
+			BaseURL: cfg.PosterURL, AppID: cfg.PosterAppID, AppSecret: cfg.PosterAppSecret, HTTP: providerClient()}}
+	}
+	return out
+}
 
 // providerClient calls the providers' APIs. Each provider is one host that
 // every worker goroutine calls at once (a campaign sends 8 per chunk, 20

@@ -47,6 +47,11 @@ type config struct {
 	APNsURL          string
 	GoogleWalletURL  string
 	GoogleTokenURL   string
+	PosterURL        string
+	PosterAppID      string
+	PosterAppSecret  string
+	PosterCurrency   string
+	SyrveURL         string
 }
 
 // setting describes one configuration entry for flags, env and the README.
@@ -90,6 +95,11 @@ var settings = []setting{
 	{"apns-url", "HUB_APNS_URL", "", "APNs base URL for wallet pass pushes (default https://api.push.apple.com)"},
 	{"google-wallet-url", "HUB_GOOGLE_WALLET_URL", "", "Google Wallet API base URL (default https://walletobjects.googleapis.com)"},
 	{"google-token-url", "HUB_GOOGLE_TOKEN_URL", "", "OAuth2 token URL for Google service accounts (default https://oauth2.googleapis.com/token)"},
+	{"poster-api-url", "HUB_POSTER_API_URL", "", "Poster POS API base URL (default https://joinposter.com/api)"},
+	{"poster-app-id", "HUB_POSTER_APP_ID", "", "Poster application id (the OAuth client); empty leaves Poster unavailable"},
+	{"poster-app-secret", "HUB_POSTER_APP_SECRET", "", "Poster application secret: signs Poster's webhooks and the OAuth code exchange"},
+	{"poster-currency", "HUB_POSTER_CURRENCY", "UAH", "currency of Poster checks when a connection names none (Poster's API does not say it)"},
+	{"syrve-api-url", "HUB_SYRVE_API_URL", "", "Syrve (iiko Cloud) API base URL (default https://api-eu.syrve.live)"},
 	{"key-cache-ttl", "HUB_KEY_CACHE_TTL", "10s", "how long an API process trusts an authenticated key; revocations reach every process at once over Redis, the TTL bounds a missed one (0 disables the cache)"},
 }
 
@@ -108,6 +118,8 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"poll-interval": &c.PollInterval, "delivery-log-retention": &c.DeliveryLogKeep,
 		"telegram-api-url": &c.TelegramURL, "whatsapp-api-url": &c.WhatsAppURL, "viber-api-url": &c.ViberURL,
 		"apns-url": &c.APNsURL, "google-wallet-url": &c.GoogleWalletURL, "google-token-url": &c.GoogleTokenURL,
+		"poster-api-url": &c.PosterURL, "poster-app-id": &c.PosterAppID, "poster-app-secret": &c.PosterAppSecret,
+		"poster-currency": &c.PosterCurrency, "syrve-api-url": &c.SyrveURL,
 	}
 	for _, s := range settings {
 		help := s.help + " (env " + s.env + ")"

@@ -81,10 +81,21 @@ func withChecks(ch map[string]func(context.Context) error) harnessOption {
 
 func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harness {
 	t.Helper()
+	return newHarnessWith(t, st, nil, opts...)
+}
+
+// newHarnessWith is newHarness with the service's configuration changed by
+// edit (nil changes nothing).
+func newHarnessWith(t *testing.T, st *sqlstore.Store, edit func(*hub.Config), opts ...harnessOption) *harness {
+	t.Helper()
 	h := &harness{t: t, store: st, pub: &recorder{}, jobs: &jobRecorder{}, checker: openapitest.New(t)}
-	svc, err := hub.NewService(hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test", Webhooks: h.jobs,
+	cfg := hub.Config{Store: st, Publisher: h.pub, PublicURL: "https://hub.test", Webhooks: h.jobs,
 		Renderer: templates.New(templates.Options{}), Defaults: templates.Defaults(),
-		SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+		SecretKey: []byte("0123456789abcdef0123456789abcdef")}
+	if edit != nil {
+		edit(&cfg)
+	}
+	svc, err := hub.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +104,12 @@ func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harnes
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := httpapi.Config{Service: svc, AdminToken: adminToken, Pages: pages,
+	hcfg := httpapi.Config{Service: svc, AdminToken: adminToken, Pages: pages,
 		Checks: map[string]func(context.Context) error{"database": st.Ping}}
 	for _, o := range opts {
-		o(&cfg)
+		o(&hcfg)
 	}
-	handler, err := httpapi.New(cfg)
+	handler, err := httpapi.New(hcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,8 @@ type Queues struct {
 	// Campaigns carries campaign runners and first sends, behind Messages
 	// in priority.
 	Campaigns string
+	// Tills carries fetches of closed orders that tills' webhooks report.
+	Tills string
 }
 
 // NewQueues returns the queue names under a prefix; an empty prefix means "hub".
@@ -49,7 +51,7 @@ func NewQueues(prefix string) Queues {
 	}
 	return Queues{Events: prefix + ":events", Webhooks: prefix + ":webhooks",
 		WebhookRetries: prefix + ":webhook-retries", Maintenance: prefix + ":maintenance",
-		Messages: prefix + ":messages", Campaigns: prefix + ":campaigns"}
+		Messages: prefix + ":messages", Campaigns: prefix + ":campaigns", Tills: prefix + ":tills"}
 }
 
 // eventPayload is the id-only payload of a dispatch task: the events of one
@@ -142,6 +144,8 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeExpireVouchers, h.expire)
 	mux.HandleFunc(TypePurgeIdempotency, h.purge)
 	mux.HandleFunc(TypeRelayDeliveries, h.relayDeliveries)
+	mux.HandleFunc(TypeTillSale, h.tillSale)
+	mux.HandleFunc(TypeReconcileTills, h.reconcileTills)
 }
 
 func (h *Handlers) relayDeliveries(ctx context.Context, _ *asynq.Task) error {
@@ -208,6 +212,7 @@ var DefaultPeriodic = []Periodic{
 	{"@every 10s", TypeCampaignTick},
 	{"@every 30s", TypeRelayAutomations},
 	{"@every 1m", TypeSweeps},
+	{"@every 15m", TypeReconcileTills},
 }
 
 // WorkerConfig configures Run. Zero values are documented per field.
@@ -259,7 +264,8 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues: map[string]int{cfg.Queues.Events: 6, cfg.Queues.Webhooks: 6,
-			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1, cfg.Queues.Messages: 4, cfg.Queues.Campaigns: 2},
+			cfg.Queues.WebhookRetries: 2, cfg.Queues.Maintenance: 1, cfg.Queues.Messages: 4, cfg.Queues.Campaigns: 2,
+			cfg.Queues.Tills: 3},
 		Logger:          slogAdapter{log},
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,

@@ -177,6 +177,14 @@ func (s *Server) RevokeToken(token string) {
 	delete(s.tokens, token)
 }
 
+// RevokeAllTokens makes every token issued so far fail with error 11 (the
+// owner removed the application from the account).
+func (s *Server) RevokeAllTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
 // AddTransaction stores a check (replacing one with the same id; id 0 gets a
 // new one) and returns its id.
 func (s *Server) AddTransaction(tx Transaction) int64 {
