@@ -510,6 +510,17 @@ func (s *Service) TillWebhook(ctx context.Context, provider, businessID string, 
 			return 0, Unavailable("the queue", err)
 		}
 	}
+	s.touchWebhook(ctx, c)
+	return len(orders), nil
+}
+
+// touchWebhook records a webhook's time on the connection, at most once per
+// posTouchEvery: the check is made on the connection as read, so most
+// webhooks write nothing.
+func (s *Service) touchWebhook(ctx context.Context, c *PosConnection) {
+	if c.LastWebhookAt != nil && s.clock().Sub(*c.LastWebhookAt) < posTouchEvery {
+		return
+	}
 	s.touchPos(ctx, c, func(c *PosConnection, now time.Time) bool {
 		if c.LastWebhookAt != nil && now.Sub(*c.LastWebhookAt) < posTouchEvery {
 			return false
@@ -517,7 +528,6 @@ func (s *Service) TillWebhook(ctx context.Context, provider, businessID string, 
 		c.LastWebhookAt = &now
 		return true
 	})
-	return len(orders), nil
 }
 
 // touchPos updates a connection's state when change says so; a failure is
@@ -703,13 +713,7 @@ func (s *Service) GenericTillSale(ctx context.Context, businessID string, call I
 	if err := VerifyStandardWebhook(c.Secrets["secret"], call, s.clock()); err != nil {
 		return err
 	}
-	s.touchPos(ctx, c, func(c *PosConnection, now time.Time) bool {
-		if c.LastWebhookAt != nil && now.Sub(*c.LastWebhookAt) < posTouchEvery {
-			return false
-		}
-		c.LastWebhookAt = &now
-		return true
-	})
+	s.touchWebhook(ctx, c)
 	return nil
 }
 

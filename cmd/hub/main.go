@@ -8,6 +8,7 @@
 //	                          create an API key (and the business and login if missing); prints the key
 //	hub bench api             load-test the stamp endpoint through the real HTTP stack
 //	hub bench campaign        one campaign through serve and work processes (see BENCHMARKS.md)
+//	hub bench sales           closed checks through the Poster webhook path next to POST /v1/sales
 //
 // Every setting is a flag and a HUB_* environment variable; `hub <command> -h` lists them.
 package main
@@ -69,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 	case "bench":
 		if len(args) > 1 && args[1] == "channels" {
 			return runBenchChannels(ctx, args[2:], stdout, stderr, lookup)
+		}
+		if len(args) > 1 && args[1] == "sales" {
+			return runBenchSales(ctx, args[2:], stdout, stderr, lookup)
 		}
 		if len(args) > 1 && args[1] == "campaign" {
 			return runBenchCampaign(ctx, args[2:], stdout, stderr, lookup)

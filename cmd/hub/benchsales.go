@@ -1,0 +1,491 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/integrations/poster/posterfake"
+)
+
+// salesOptions are the flags of `hub bench sales`.
+type salesOptions struct {
+	checks      int
+	customers   int
+	concurrency int
+	openRate    int
+	db          string
+	redis       string
+	hub         string
+	timeout     time.Duration
+	profile     string
+}
+
+// salesPhase is one measured way of recording checks.
+type salesPhase struct {
+	name               string
+	checks             int
+	refused            int
+	elapsed            time.Duration // first send to the last sale recorded
+	ackP50, ackP99     time.Duration
+	ackMax             time.Duration
+	recorded, stamped  int
+	duplicateStampings int
+}
+
+func (p salesPhase) rate() float64 { return float64(p.recorded) / p.elapsed.Seconds() }
+
+// runBenchSales measures closed checks per second through the Poster
+// webhook path (webhook, 200, fetch from a fake Poster by a worker, sale
+// intake) next to the same checks posted straight to /v1/sales, on one
+// serve and one work process.
+func runBenchSales(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
+	var o salesOptions
+	cfg, _, err := parseConfig("bench sales", args, lookup, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.checks, "checks", 10_000, "closed checks per phase")
+		fs.IntVar(&o.customers, "customers", 2_000, "customers with a card and a Poster client")
+		fs.IntVar(&o.concurrency, "clients", 32, "requests in flight (closed loop); also the number of API keys (tills) of the direct phase")
+		fs.IntVar(&o.openRate, "open-rate", 0, "also send webhooks open loop at this many per second, latency from the scheduled send time (0: no open-loop phase)")
+		fs.StringVar(&o.db, "db", "sqlite", "sqlite (a temporary file) or postgres (HUB_DATABASE_URL, a fresh database)")
+		fs.StringVar(&o.redis, "redis", "", "Redis URL (default HUB_REDIS_URL; without either, the embedded in-memory Redis)")
+		fs.StringVar(&o.hub, "hub", "", "hub binary to run as serve and work (default: this executable)")
+		fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a phase not recorded by then")
+		fs.StringVar(&o.profile, "profile", "", "write a CPU profile of the `hub work` process to this file")
+	})
+	if err != nil {
+		return err
+	}
+	switch o.db {
+	case "sqlite":
+		if sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+			cfg.DatabaseURL = ""
+		}
+	case "postgres":
+		if !sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+			return errors.New("bench sales --db postgres needs HUB_DATABASE_URL=postgres://… (a fresh database)")
+		}
+	default:
+		return fmt.Errorf("--db must be sqlite or postgres, not %q", o.db)
+	}
+	if o.redis != "" {
+		cfg.RedisURL = o.redis
+	}
+	if o.checks < 1 || o.customers < 1 || o.concurrency < 1 {
+		return errors.New("--checks, --customers and --concurrency must be at least 1")
+	}
+	if o.hub == "" {
+		if o.hub, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	cfg.applyRuntime(lookup)
+	phases, err := benchSales(ctx, cfg, o, stderr)
+	if err != nil {
+		return err
+	}
+	writeSalesTable(stdout, phases, o)
+	return nil
+}
+
+func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writer) ([]salesPhase, error) {
+	fake := posterfake.New(posterfake.Config{})
+	defer fake.Close()
+	fc := fake.Config()
+	if cfg.SecretKey == "" {
+		key := make([]byte, hub.SecretKeySize)
+		for i := range key {
+			key[i] = byte(i*7 + 3)
+		}
+		cfg.SecretKey = base64.StdEncoding.EncodeToString(key)
+	}
+	cfg.LogLevel, cfg.LogFormat, cfg.Migrate = "warn", "text", true
+	cfg.PosterURL, cfg.PosterAppID, cfg.PosterAppSecret = fake.APIURL(), fc.AppID, fc.AppSecret
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + addr
+	cfg.PublicURL = base
+	a, cleanup, err := benchApp(ctx, cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	defer func() { _ = a.rdb.SRem(context.Background(), "asynq:queues", a.queues.Tills, a.queues.Messages).Err() }()
+
+	// One business with cards, its tills' keys, and the same customers as
+	// Poster clients; three other businesses in the same database.
+	var keys []string
+	var businessID string
+	for i := range o.concurrency {
+		k, err := a.svc.EnsureKey(ctx, "Sales "+cfg.QueuePrefix, "till"+strconv.Itoa(i), nil)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k.Key)
+		if i == 0 {
+			pr, err := a.svc.Authenticate(ctx, k.Key)
+			if err != nil {
+				return nil, err
+			}
+			businessID = pr.Business.ID
+		}
+	}
+	pr, err := a.svc.Authenticate(ctx, keys[0])
+	if err != nil {
+		return nil, err
+	}
+	amount := "5.00"
+	tpl, err := a.svc.CreateCardTemplate(ctx, businessID, hub.CardTemplateInput{Name: "Coffee",
+		Goals:   []hub.GoalInput{{Stamps: 8, Reward: hub.RewardInput{Title: "Free coffee"}}},
+		Earning: &hub.Earning{Per: hub.EarnPerAmount, AmountPerStamp: &amount}})
+	if err != nil {
+		return nil, err
+	}
+	for i := range 3 {
+		if _, err := a.svc.EnsureKey(ctx, fmt.Sprintf("Other %d %s", i, cfg.QueuePrefix), "till", nil); err != nil {
+			return nil, err
+		}
+	}
+	seedStart := time.Now()
+	clients := make([]int64, o.customers)
+	for i := range o.customers {
+		phone := fmt.Sprintf("+4917%08d", i)
+		if _, _, err := a.svc.IssueCard(ctx, pr, hub.IssueCardInput{TemplateID: tpl.ID, Customer: hub.CustomerInput{Phone: &phone}}); err != nil {
+			return nil, err
+		}
+		clients[i] = fake.AddClient(posterfake.Client{Firstname: "Guest", Phone: phone})
+	}
+	fmt.Fprintf(stderr, "bench: %d customers with cards in %s\n", o.customers, time.Since(seedStart).Round(time.Millisecond))
+
+	// The processes.
+	env := append(os.Environ(), "HUB_DATABASE_URL="+cfg.DatabaseURL, "HUB_REDIS_URL="+cfg.RedisURL,
+		"HUB_QUEUE_PREFIX="+cfg.QueuePrefix, "HUB_SECRET_KEY="+cfg.SecretKey, "HUB_PUBLIC_URL="+base,
+		"HUB_POSTER_API_URL="+fake.APIURL(), "HUB_POSTER_APP_ID="+fc.AppID, "HUB_POSTER_APP_SECRET="+fc.AppSecret,
+		"HUB_MIGRATE=false", "HUB_LOG_LEVEL=warn", "HUB_LOG_FORMAT=text", "HUB_CPU_PROFILE=",
+		"HUB_WORKER_CONCURRENCY="+strconv.Itoa(cfg.Concurrency))
+	var procs []*exec.Cmd
+	for _, name := range []string{"serve", "work"} {
+		cmd := exec.Command(o.hub, name)
+		cmd.Env, cmd.Stdout, cmd.Stderr = append(slices.Clone(env), "HUB_ADDR="+addr), stderr, stderr
+		if name == "work" && o.profile != "" {
+			cmd.Env = append(cmd.Env, "HUB_CPU_PROFILE="+o.profile)
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		procs = append(procs, cmd)
+	}
+	defer func() {
+		for _, p := range procs {
+			_ = p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			_ = p.Wait()
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if err := waitServing(ctx, client, base, a, procs, 1); err != nil {
+		return nil, err
+	}
+	if err := connectPoster(ctx, client, base, keys[0]); err != nil {
+		return nil, fmt.Errorf("connect Poster: %w", err)
+	}
+	count, closeCount, err := saleCounter(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer closeCount()
+
+	var phases []salesPhase
+	// Direct: each till posts its checks to /v1/sales with its own key.
+	direct := salesPhase{name: "POST /v1/sales (direct)", checks: o.checks}
+	err = closedLoop(o.checks, o.concurrency, addr, func(c *benchClient, i int) (int, error) {
+		body := fmt.Sprintf(`{"source":"till","order_id":"d-%d","total":"12.40","currency":"UAH","customer":{"phone":"+4917%08d"}}`, i, i%o.customers)
+		return c.post("/v1/sales", keys[i%len(keys)], []byte(body))
+	}, &direct)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitRecorded(ctx, count, "till", o.checks, o.timeout, &direct); err != nil {
+		return nil, err
+	}
+	phases = append(phases, direct)
+
+	// The Poster webhook path: Poster's checks, then their webhooks.
+	checkIDs := make([]int64, o.checks)
+	for i := range checkIDs {
+		checkIDs[i] = fake.AddTransaction(posterfake.Transaction{Status: 2, ClosedAt: time.Now(), Sum: 1240, PayedSum: 1240,
+			ClientID: clients[i%o.customers], Products: []posterfake.Product{{ProductID: 1, Num: "2", Price: 620, PayedSum: 1240}}})
+	}
+	webhook := func(i int) []byte {
+		return posterfake.WebhookBody(posterfake.Webhook{Account: fc.Account, Object: "transaction",
+			ObjectID: strconv.FormatInt(checkIDs[i], 10), Action: "closed", Time: time.Now()}, fc.AppSecret)
+	}
+	path := "/pos/poster/" + businessID
+	hooks := salesPhase{name: "Poster webhook → worker fetch (closed loop)", checks: o.checks}
+	err = closedLoop(o.checks, o.concurrency, addr, func(c *benchClient, i int) (int, error) {
+		return c.post(path, "", webhook(i))
+	}, &hooks)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitRecorded(ctx, count, "poster", o.checks, o.timeout, &hooks); err != nil {
+		return nil, err
+	}
+	phases = append(phases, hooks)
+
+	if o.openRate > 0 {
+		n := min(o.checks, o.openRate*30)
+		more := make([]int64, n)
+		for i := range more {
+			more[i] = fake.AddTransaction(posterfake.Transaction{Status: 2, ClosedAt: time.Now(), Sum: 620, PayedSum: 620,
+				ClientID: clients[i%o.customers]})
+		}
+		open := salesPhase{name: fmt.Sprintf("Poster webhook, open loop at %d/s", o.openRate), checks: n}
+		err = openLoop(n, o.openRate, addr, func(c *benchClient, i int) (int, error) {
+			return c.post(path, "", posterfake.WebhookBody(posterfake.Webhook{Account: fc.Account, Object: "transaction",
+				ObjectID: strconv.FormatInt(more[i], 10), Action: "closed", Time: time.Now()}, fc.AppSecret))
+		}, &open)
+		if err != nil {
+			return nil, err
+		}
+		if err := waitRecorded(ctx, count, "poster", o.checks+n, o.timeout, &open); err != nil {
+			return nil, err
+		}
+		open.recorded -= o.checks
+		phases = append(phases, open)
+	}
+	// Nothing twice: every check's sale once, and stamps once per sale.
+	stamped, err := count(ctx, "SELECT COALESCE(SUM(stamps_added), 0) FROM sales WHERE business_id = "+quoteSQL(businessID))
+	if err != nil {
+		return nil, err
+	}
+	total, err := count(ctx, "SELECT COALESCE(SUM(stamps_total), 0) FROM cards WHERE business_id = "+quoteSQL(businessID))
+	if err != nil {
+		return nil, err
+	}
+	phases[0].stamped, phases[0].duplicateStampings = total, total-stamped
+	return phases, nil
+}
+
+func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// connectPoster walks Poster's OAuth flow against the fake.
+func connectPoster(ctx context.Context, client *http.Client, base, key string) error {
+	req, _ := http.NewRequestWithContext(ctx, "PUT", base+"/v1/pos/poster", strings.NewReader(`{"currency":"UAH"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	var v struct {
+		ConnectURL string `json:"connect_url"`
+	}
+	err = decodeBody(res, &v)
+	if err != nil || v.ConnectURL == "" {
+		return fmt.Errorf("PUT /v1/pos/poster: %v", err)
+	}
+	next := v.ConnectURL
+	for range 3 {
+		res, err := client.Get(next)
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			return nil
+		}
+		if res.StatusCode != http.StatusFound {
+			return fmt.Errorf("GET %s: %d", next, res.StatusCode)
+		}
+		loc, err := url.Parse(res.Header.Get("Location"))
+		if err != nil {
+			return err
+		}
+		next = res.Request.URL.ResolveReference(loc).String()
+	}
+	return errors.New("the OAuth flow did not end")
+}
+
+func decodeBody(res *http.Response, out any) error {
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%d %s", res.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// closedLoop sends n requests from c clients, each waiting for its answer.
+func closedLoop(n, c int, addr string, send func(*benchClient, int) (int, error), p *salesPhase) error {
+	var next atomic.Int64
+	lats := make([]time.Duration, n)
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := &benchClient{addr: addr}
+			defer cl.close()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				st, err := send(cl, i)
+				lats[i] = time.Since(t0)
+				// A refused call is sent again, as a till or Poster would
+				// (429 after a pause); the phase ends when every check is in.
+				for tries := 0; err == nil && st/100 != 2 && tries < 100; tries++ {
+					refused.Add(1)
+					if st == http.StatusTooManyRequests {
+						time.Sleep(100 * time.Millisecond)
+					}
+					st, err = send(cl, i)
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	p.elapsed = -time.Since(start) // completed by waitRecorded: minus the start
+	p.refused = int(refused.Load())
+	setLatencies(p, lats)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	return nil
+}
+
+// openLoop sends n requests at a fixed rate whatever the answers take;
+// latency counts from each request's scheduled time.
+func openLoop(n, rate int, addr string, send func(*benchClient, int) (int, error), p *salesPhase) error {
+	lats := make([]time.Duration, n)
+	var refused atomic.Int64
+	pool := sync.Pool{New: func() any { return &benchClient{addr: addr} }}
+	var wg sync.WaitGroup
+	start := time.Now()
+	interval := time.Second / time.Duration(rate)
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(due))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := pool.Get().(*benchClient)
+			defer pool.Put(cl)
+			st, err := send(cl, i)
+			lats[i] = time.Since(due)
+			for tries := 0; err == nil && st/100 != 2 && tries < 100; tries++ {
+				refused.Add(1)
+				time.Sleep(100 * time.Millisecond)
+				st, err = send(cl, i)
+			}
+		}()
+	}
+	wg.Wait()
+	p.elapsed = -time.Since(start)
+	p.refused = int(refused.Load())
+	setLatencies(p, lats)
+	return nil
+}
+
+func setLatencies(p *salesPhase, lats []time.Duration) {
+	s := slices.Clone(lats)
+	slices.Sort(s)
+	p.ackP50, p.ackP99, p.ackMax = s[len(s)/2], s[min(len(s)-1, len(s)*99/100)], s[len(s)-1]
+}
+
+// waitRecorded waits until want sales of the source are stored and
+// completes the phase's elapsed time (closedLoop left minus its start).
+func waitRecorded(ctx context.Context, count func(context.Context, string) (int, error), source string, want int, timeout time.Duration, p *salesPhase) error {
+	start := time.Now().Add(p.elapsed)
+	q := "SELECT COUNT(*) FROM sales WHERE source = " + quoteSQL(source)
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := count(ctx, q)
+		if err != nil {
+			return err
+		}
+		if n >= want {
+			p.elapsed, p.recorded = time.Since(start), p.checks
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d of %d sales recorded after %s", p.name, n, want, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// saleCounter runs COUNT and SUM queries on the bench's database.
+func saleCounter(ctx context.Context, dbURL string) (func(context.Context, string) (int, error), func(), error) {
+	if sqlstore.IsPostgresURL(dbURL) {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, q string) (int, error) {
+			var n int64
+			err := conn.QueryRow(ctx, q).Scan(&n)
+			return int(n), err
+		}, func() { _ = conn.Close(context.Background()) }, nil
+	}
+	db, err := sql.Open("sqlite", "file:"+dbURL+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ctx context.Context, q string) (int, error) {
+		var n int64
+		err := db.QueryRowContext(ctx, q).Scan(&n)
+		return int(n), err
+	}, func() { _ = db.Close() }, nil
+}
+
+func writeSalesTable(w io.Writer, phases []salesPhase, o salesOptions) {
+	fmt.Fprintf(w, "hub bench sales: %d checks per phase, %d customers, %d in flight, %s\n\n", o.checks, o.customers, o.concurrency, o.db)
+	fmt.Fprintln(w, "| path | checks | refused (sent again) | sales/s (to stamps recorded) | ack p50 | ack p99 | ack max | vs direct |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, p := range phases {
+		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %s | %s | %s | %.2f× |\n", p.name, p.recorded, p.refused, p.rate(),
+			ms(p.ackP50), ms(p.ackP99), ms(p.ackMax), p.rate()/phases[0].rate())
+	}
+	fmt.Fprintf(w, "\nstamps on the cards: %d; stamps the sales added: %d; difference (must be 0): %d\n",
+		phases[0].stamped, phases[0].stamped-phases[0].duplicateStampings, phases[0].duplicateStampings)
+}
