@@ -71,13 +71,20 @@ module.exports = {
       {
         key: 'items',
         label: 'Line Items',
-        helpText: 'Optional lines of the check (some earning rules count items or categories). Price is the unit price.',
+        // Zapier refuses a helpText next to children; the SKU's explains the
+        // group. No child is `required`, so that the group stays optional; the
+        // hub names a line without SKU, quantity or price (`items[0].price`).
         children: [
-          { key: 'sku', label: 'SKU', type: 'string', required: true },
+          {
+            key: 'sku',
+            label: 'SKU',
+            type: 'string',
+            helpText: 'Optional lines of the check (earning rules may count items or categories); each line needs SKU, Quantity and Unit Price.',
+          },
           { key: 'name', label: 'Name', type: 'string' },
           { key: 'category', label: 'Category', type: 'string' },
-          { key: 'quantity', label: 'Quantity', type: 'string', required: true, helpText: 'e.g. `2` or `0.5`' },
-          { key: 'price', label: 'Unit Price', type: 'string', required: true, helpText: 'A decimal with a dot, e.g. `3.20`.' },
+          { key: 'quantity', label: 'Quantity', type: 'string', helpText: 'Needed for each line: e.g. `2` or `0.5`.' },
+          { key: 'price', label: 'Unit Price', type: 'string', helpText: 'Needed for each line: a decimal with a dot, e.g. `3.20`.' },
         ],
       },
       {
