@@ -1,6 +1,7 @@
 'use strict';
 
-// The 14 event names of the hub's contract (GET /v1/events/samples lists them), with what Zapier shows for each.
+// The 14 event names of the hub's contract (GET /v1/events/samples lists
+// them), with what Zapier shows for each.
 // One instant trigger is generated per entry (see triggers/hook-trigger.js).
 module.exports = [
   {
