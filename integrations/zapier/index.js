@@ -1,7 +1,7 @@
 'use strict';
 
-// The Zapier app of the 7loc hub: REST-hook triggers for the 13 events,
-// actions for cards, stamps, vouchers and messages, and searches.
+// The Zapier app of the 7loc hub: REST-hook triggers for the 14 events,
+// actions for cards, stamps, vouchers, messages and sales, and searches.
 
 const { version: platformVersion } = require('zapier-platform-core');
 const { version } = require('./package.json');
@@ -17,6 +17,7 @@ const addStamps = require('./lib/creates/add-stamps');
 const issueVoucher = require('./lib/creates/issue-voucher');
 const redeemVoucher = require('./lib/creates/redeem-voucher');
 const sendMessage = require('./lib/creates/send-message');
+const recordSale = require('./lib/creates/record-sale');
 const findCustomer = require('./lib/searches/find-customer');
 const findCard = require('./lib/searches/find-card');
 const findVoucher = require('./lib/searches/find-voucher');
@@ -38,7 +39,7 @@ module.exports = {
   },
 
   triggers: byKey([...events.map(createHookTrigger), cardTemplates, messageTemplates]),
-  creates: byKey([issueCard, addStamps, issueVoucher, redeemVoucher, sendMessage]),
+  creates: byKey([issueCard, addStamps, issueVoucher, redeemVoucher, sendMessage, recordSale]),
   searches: byKey([findCustomer, findCard, findVoucher]),
   searchOrCreates: {
     find_card: {

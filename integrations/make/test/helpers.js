@@ -29,7 +29,7 @@ function uncovered(value, spec, where = '$') {
   return out;
 }
 
-// The 13 event names, read from the OpenAPI document (the source of truth).
+// The event names, read from the OpenAPI document (the source of truth).
 function eventNamesFromOpenAPI() {
   const yaml = fs.readFileSync(path.join(REPO_ROOT, 'hub/httpapi/openapi.yaml'), 'utf8');
   const block = /\n {4}EventName:\n[\s\S]*?\n {6}enum:\n((?: {8}- .*\n)+)/.exec(yaml);

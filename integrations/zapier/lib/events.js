@@ -1,6 +1,7 @@
 'use strict';
 
-// The 13 event names of the hub's contract, with what Zapier shows for each.
+// The 14 event names of the hub's contract (GET /v1/events/samples lists
+// them), with what Zapier shows for each.
 // One instant trigger is generated per entry (see triggers/hook-trigger.js).
 module.exports = [
   {
@@ -80,5 +81,11 @@ module.exports = [
     noun: 'Campaign',
     label: 'Campaign Sent',
     description: 'Triggers when a campaign has finished sending (with its sent, failed and skipped counts).',
+  },
+  {
+    event: 'sale_refunded',
+    noun: 'Refund',
+    label: 'Sale Refunded',
+    description: "Triggers when a recorded sale is refunded and its stamps are taken back from the customer's card.",
   },
 ];

@@ -43,6 +43,10 @@ const EVENT_FIELD_LABELS = {
   data__goal_stamps: 'Goal Stamps',
   data__reward: 'Goal Reward',
   data__inactive_days: 'Days Inactive',
+  data__stamps_removed: 'Stamps Removed',
+  data__sale__id: 'Sale ID',
+  data__sale__source: 'Sale Source',
+  data__sale__order_id: 'Sale Order ID',
 };
 
 // { customer: { email: 'x' } } -> { customer__email: 'x' } (arrays are kept

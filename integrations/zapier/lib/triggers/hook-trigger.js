@@ -1,6 +1,6 @@
 'use strict';
 
-// One factory for the 13 instant (REST hook) triggers. Each trigger differs
+// One factory for the 14 instant (REST hook) triggers. Each trigger differs
 // only in its event name, its wording and its sample; the subscribe,
 // unsubscribe, perform and performList logic is the same.
 
