@@ -129,6 +129,7 @@ type Tx interface {
 	AudienceTx
 	AutomationTx
 	SweepTx
+	ConsoleTx
 
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.
