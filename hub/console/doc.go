@@ -20,7 +20,9 @@
 // assets/htmx.min.js from the npm package htmx.org 2.0.11 (npm pack
 // htmx.org@2, dist/htmx.min.js, BSD Zero Clause licence); it boosts links and
 // forms (hx-boost) with eval, script tags and inline indicator styles turned
-// off so that it lives within the Content-Security-Policy. The stylesheet and
+// off so that it lives within the Content-Security-Policy, and swaps error
+// answers in as well (a refused form shows the hub's message, as without
+// JavaScript). The stylesheet and
 // the one script (assets/console.js: dialogs and the clipboard copy button)
 // are our own.
 //
