@@ -35,6 +35,9 @@ type Config struct {
 	// Revocations tells other processes about revoked key hashes. Nil means
 	// this process is alone (or the TTL is the only bound).
 	Revocations RevocationPublisher
+	// Passwords hashes owner passwords (hub/password). Nil makes owner
+	// accounts (the console's logins) unavailable.
+	Passwords PasswordHasher
 	// Webhooks schedules webhook deliveries. Nil means events reach no hook.
 	Webhooks WebhookQueue
 	// CheckHookURL vets a hook's URL at subscription (scheme, private
@@ -109,6 +112,7 @@ type Service struct {
 	// not cached.
 	keyEpoch    atomic.Uint64
 	revocations RevocationPublisher
+	owners      *owners
 
 	webhooks     WebhookQueue
 	hookURLCheck func(string) error
@@ -156,6 +160,7 @@ func NewService(cfg Config) (*Service, error) {
 		revocations:  cfg.Revocations,
 		webhooks:     cfg.Webhooks,
 		hookURLCheck: cfg.CheckHookURL,
+		owners:       &owners{hasher: cfg.Passwords},
 	}
 	if cfg.SecretKey != nil {
 		box, err := NewSecretBox(cfg.SecretKey)

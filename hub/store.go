@@ -131,6 +131,7 @@ type Tx interface {
 	SweepTx
 	SaleTx
 	PosTx
+	ConsoleTx
 
 	// ClaimIdempotencyKey records a new key as in progress, or returns the
 	// existing record (and false) when the business already used the key.

@@ -23,6 +23,7 @@ import (
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/cardpage"
 	"github.com/7loc/hub/hub/httpapi"
+	"github.com/7loc/hub/hub/password"
 	"github.com/7loc/hub/hub/ratelimit"
 	"github.com/7loc/hub/hub/revocation"
 	"github.com/7loc/hub/hub/sqlstore"
@@ -118,7 +119,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	a.svc, err = hub.NewService(hub.Config{
 		Store: st, Publisher: a.batcher, Logger: log, PublicURL: cfg.publicURL(),
-		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke,
+		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke, Passwords: password.New(password.Default),
 		Webhooks: a.publisher, CheckHookURL: func(u string) error { return webhook.CheckURL(u, allow) },
 		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
 		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,
@@ -182,7 +183,7 @@ func (a *app) handler() (http.Handler, error) {
 			proxies = append(proxies, p)
 		}
 	}
-	return httpapi.New(httpapi.Config{
+	api, err := httpapi.New(httpapi.Config{
 		Service: a.svc, AdminToken: a.cfg.AdminToken, Limiter: limiter, Pages: pages,
 		PublicLimiter: public, HooksLimiter: hooks, TrustedProxies: proxies,
 		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes, PublicURL: a.cfg.publicURL(),
@@ -192,6 +193,10 @@ func (a *app) handler() (http.Handler, error) {
 			"redis":    func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	return a.withConsole(api)
 }
 
 // serveHTTP runs the API until ctx ends, then drains requests in flight.

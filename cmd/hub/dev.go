@@ -28,6 +28,9 @@ type devState struct {
 	APIKey     string `json:"api_key"`
 	AdminToken string `json:"admin_token"`
 	SecretKey  string `json:"secret_key"`
+	// OwnerEmail and OwnerPassword log in to the console of the demo business.
+	OwnerEmail    string `json:"owner_email,omitempty"`
+	OwnerPassword string `json:"owner_password,omitempty"`
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
@@ -83,6 +86,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, lookup
 	if err := ensureDemo(ctx, a.svc, &state); err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
+	if err := ensureDemoOwner(ctx, a.svc, &state); err != nil {
+		return fmt.Errorf("demo console login: %w", err)
+	}
 	if err := writeDevState(statePath, state); err != nil {
 		return err
 	}
@@ -97,12 +103,14 @@ Demo API key (business "Demo Café", login "demo"):
   %s
 Operator token (HUB_ADMIN_TOKEN):
   %s
+Business console: %s/console/login
+  email %s, password %s
 
 Try it:
   curl -s %s/v1/me -H "Authorization: Bearer %s"
   curl -s -X POST %s/v1/cards -H "Authorization: Bearer %s" -H "Content-Type: application/json" \
     -d '{"template_id":"%s","customer":{"email":"ann@example.com","name":"Ann"}}'
-`, base, state.APIKey, state.AdminToken, base, state.APIKey, base, state.APIKey, state.TemplateID)
+`, base, state.APIKey, state.AdminToken, base, state.OwnerEmail, state.OwnerPassword, base, state.APIKey, base, state.APIKey, state.TemplateID)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.serveHTTP(gctx, ln) })

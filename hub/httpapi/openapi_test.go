@@ -106,6 +106,7 @@ var openapiContract = []string{
 	"POST /admin/v1/businesses",
 	"POST /admin/v1/businesses/{b}/locations",
 	"POST /admin/v1/businesses/{b}/staff",
+	"POST /admin/v1/businesses/{b}/owners",
 	"GET /admin/v1/businesses/{b}/api-keys",
 	"POST /admin/v1/businesses/{b}/api-keys",
 	"POST /admin/v1/businesses/{b}/api-keys/{id}/regenerate",

@@ -122,6 +122,7 @@ var routes = []route{
 	{"POST", "/admin/v1/businesses", operator, (*server).createBusiness},
 	{"POST", "/admin/v1/businesses/:b/locations", operator, (*server).createLocation},
 	{"POST", "/admin/v1/businesses/:b/staff", operator, (*server).createStaff},
+	{"POST", "/admin/v1/businesses/:b/owners", operator, (*server).inviteOwner},
 	{"GET", "/admin/v1/businesses/:b/api-keys", operator, (*server).listAPIKeys},
 	{"POST", "/admin/v1/businesses/:b/api-keys", operator, (*server).createAPIKey},
 	{"POST", "/admin/v1/businesses/:b/api-keys/:id/regenerate", operator, (*server).regenerateAPIKey},

@@ -1,0 +1,126 @@
+package console
+
+import (
+	"bytes"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
+
+// pages are the parsed templates, one set per page (the layout and the page).
+type pages struct {
+	sets map[string]*template.Template
+}
+
+func parsePages() (*pages, error) {
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{sets: map[string]*template.Template{}}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New(base).ParseFS(files, "templates/layout.html", n)
+		if err != nil {
+			return nil, err
+		}
+		p.sets[base] = t
+	}
+	return p, nil
+}
+
+// view is what every page template gets: the translator, the session (nil
+// before login), the page's messages and its own data.
+type view struct {
+	*translator
+	Session *hub.OwnerSession
+	// Nav names the current section ("api-keys", "staff", "webhooks").
+	Nav   string
+	Title string
+	Path  string
+	// Flash is a message id shown once after a redirect.
+	Flash string
+	// Error is a message from the hub (in English, as the API shows it);
+	// ErrorID a console message id.
+	Error   string
+	ErrorID string
+	Fields  map[string]string
+	Data    any
+	loc     *time.Location
+}
+
+// Date formats a time in the business's time zone.
+func (v *view) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(v.loc).Format("2006-01-02 15:04 MST")
+}
+
+// DateP formats an optional time; nil is the "never" message.
+func (v *view) DateP(t *time.Time) string {
+	if t == nil {
+		return v.T("common.never")
+	}
+	return v.Date(*t)
+}
+
+// Languages lists the console's languages for the language menu.
+func (v *view) Languages() []string { return Languages }
+
+// flashes are the message ids a redirect may ask to show.
+var flashes = map[string]bool{
+	"flash.logged_out": true, "flash.password_set": true, "flash.key_deleted": true,
+	"flash.staff_added": true, "flash.hook_enabled": true, "flash.redelivery_queued": true,
+	"flash.language_saved": true, "flash.logged_out_everywhere": true,
+}
+
+// render writes a page. Errors of the hub set Error and Fields.
+func (s *server) render(w http.ResponseWriter, r *http.Request, st int, name string, v *view) {
+	sess := v.Session
+	if sess == nil {
+		sess = session(r)
+		v.Session = sess
+	}
+	owner, business := "", ""
+	v.loc = time.UTC
+	if sess != nil {
+		owner, business = sess.Owner.Language, sess.Business.DefaultLanguage
+		if loc, err := time.LoadLocation(sess.Business.Timezone); err == nil {
+			v.loc = loc
+		}
+	}
+	v.translator = s.i18n.translator(s.requestLanguage(r, owner, business))
+	v.Path = r.URL.Path
+	if v.Title == "" {
+		v.Title = "error.title"
+	}
+	if f := "flash." + r.URL.Query().Get("done"); v.Flash == "" && flashes[f] {
+		v.Flash = f
+	}
+	t := s.pages.sets[name]
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.ErrorContext(r.Context(), "rendering a console page failed", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(st)
+	_, _ = buf.WriteTo(w)
+}
+
+// withError fills a view with an error of the hub.
+func withError(v *view, err error) *view {
+	v.Error = hub.ErrorMessage(err)
+	v.Fields = hub.ErrorFields(err)
+	return v
+}
