@@ -59,6 +59,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 	var todo []string
 	var todoEvents []*EventRecord
 	var jobs []DeliveryJob
+	var tillCustomers []string
 	err := s.read(ctx, func(tx Tx) error {
 		event, hooksFor, err := s.dispatchSource(ctx, tx, businessID, ids)
 		if err != nil {
@@ -92,7 +93,8 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 				jobs = append(jobs, DeliveryJob{BusinessID: businessID, HookID: h.ID, EventID: id, Attempt: 1})
 			}
 		}
-		return nil
+		tillCustomers, err = s.tillCustomersOf(ctx, tx, businessID, todoEvents)
+		return err
 	})
 	if err != nil || len(todo) == 0 {
 		return err
@@ -101,6 +103,9 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 		if err := s.webhooks.EnqueueDeliveries(ctx, jobs); err != nil {
 			return err
 		}
+	}
+	if err := s.enqueueTillCustomers(ctx, businessID, tillCustomers); err != nil {
+		return err
 	}
 	// Automation runs are recorded in the transaction that marks the events
 	// dispatched: an event starts its automations exactly once.

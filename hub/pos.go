@@ -762,3 +762,91 @@ func tokenKey(secret string) ([]byte, error) {
 func (s *Service) RecordSaleFor(ctx context.Context, businessID string, in SaleInput) (*Sale, bool, error) {
 	return s.recordSale(ctx, businessID, in)
 }
+
+// TillCustomers is a till provider that keeps the business's customers in
+// the till too (Poster: a client in a group named after the service, so the
+// cashier finds the customer).
+type TillCustomers interface {
+	EnsureCustomer(ctx context.Context, c *PosConnection, cust *Customer) error
+}
+
+// TillCustomerQueue schedules a customer's sync to the business's tills.
+type TillCustomerQueue interface {
+	EnqueueTillCustomer(ctx context.Context, businessID, provider, customerID string) error
+}
+
+// tillCustomersOf returns the customers of card_issued events among evs
+// whose business has a connected till that keeps customers.
+func (s *Service) tillCustomersOf(ctx context.Context, tx Tx, businessID string, evs []*EventRecord) ([]string, error) {
+	if _, ok := s.tillQueue.(TillCustomerQueue); !ok || s.box == nil {
+		return nil, nil
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Type == CardIssued && e.CustomerID != nil {
+			out = append(out, *e.CustomerID)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	p, ok := s.tills[SourcePoster].(TillCustomers)
+	if !ok || p == nil {
+		return nil, nil
+	}
+	c, err := tx.PosConnection(ctx, businessID, SourcePoster)
+	if ErrorCode(err) == ENotFound || (err == nil && c.Status != PosConnected) {
+		return nil, nil
+	}
+	return out, err
+}
+
+func (s *Service) enqueueTillCustomers(ctx context.Context, businessID string, customers []string) error {
+	q, ok := s.tillQueue.(TillCustomerQueue)
+	if !ok {
+		return nil
+	}
+	for _, id := range customers {
+		if err := q.EnqueueTillCustomer(ctx, businessID, SourcePoster, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SyncTillCustomer creates (or finds) the customer in the business's till.
+// It returns an error wrapping ErrTillRetry when trying again may help; a
+// customer without a phone, or a till no longer connected, is nothing to do.
+func (s *Service) SyncTillCustomer(ctx context.Context, businessID, provider, customerID string) error {
+	p, ok := s.tills[provider].(TillCustomers)
+	if !ok {
+		return nil
+	}
+	var c *PosConnection
+	var cust *Customer
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		if c, err = s.posConnection(ctx, tx, businessID, provider); err != nil {
+			return err
+		}
+		cust, err = tx.Customer(ctx, businessID, customerID)
+		return err
+	}); err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil
+		}
+		return fmt.Errorf("%w: %w", ErrTillRetry, err)
+	}
+	if c.Status != PosConnected || cust.Phone == nil {
+		return nil
+	}
+	err := p.EnsureCustomer(ctx, c, cust)
+	switch ErrorCode(err) {
+	case "":
+		return nil
+	case EUnavailable, ERateLimited:
+		return fmt.Errorf("%w: %w", ErrTillRetry, err)
+	}
+	s.tillFailed(ctx, c, err)
+	return err
+}

@@ -42,6 +42,15 @@ func (q *inlineTills) EnqueueTillSale(ctx context.Context, businessID, provider,
 	return nil
 }
 
+func (q *inlineTills) EnqueueTillCustomer(ctx context.Context, businessID, provider, customerID string) error {
+	if err := q.svc.SyncTillCustomer(ctx, businessID, provider, customerID); err != nil {
+		q.mu.Lock()
+		q.errs = append(q.errs, err)
+		q.mu.Unlock()
+	}
+	return nil
+}
+
 func (q *inlineTills) fetched() (int, []error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -243,6 +252,46 @@ func TestPosterTill(t *testing.T) {
 		}
 		if r := h.posterWebhook(byBusiness, hook); r.status != 404 {
 			t.Errorf("webhook after disconnect = %d", r.status)
+		}
+	})
+}
+
+// TestPosterClientForANewCard: a card issued to a business connected to
+// Poster makes its customer a Poster client in the service's group, once,
+// however often card_issued is dispatched; a customer Poster already knows
+// is not created again.
+func TestPosterClientForANewCard(t *testing.T) {
+	runTills(t, func(t *testing.T, h *tillHarness) {
+		h.connectPoster()
+		h.poster.AddClient(posterfake.Client{Firstname: "Known", Phone: "+380670000001"})
+		for _, phone := range []string{"+380670000001", "+380670000002"} {
+			h.ok("POST", "/v1/cards", `{"template_id":"`+h.template+`","customer":{"phone":"`+phone+`","name":"Ann"}}`, 201)
+		}
+		var ids []string
+		for _, e := range h.ok("GET", "/v1/events?type=card_issued", "", 200)["data"].([]any) {
+			ids = append(ids, str(e.(map[string]any)["id"]))
+		}
+		for range 2 {
+			if err := h.svc.DispatchEvents(context.Background(), h.business, ids); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, errs := h.queue.fetched(); len(errs) != 0 {
+			t.Fatalf("sync errors: %v", errs)
+		}
+		byPhone := map[string]int{}
+		var group int64
+		for _, c := range h.poster.Clients() {
+			byPhone[c.Phone]++
+			if c.Phone == "+380670000002" {
+				group = c.GroupID
+			}
+		}
+		if byPhone["+380670000001"] != 1 || byPhone["+380670000002"] != 1 {
+			t.Errorf("Poster clients by phone = %v, want one each", byPhone)
+		}
+		if g, ok := h.poster.Groups()[group]; !ok || g.Name != poster.ClientGroupName {
+			t.Errorf("the new client's group = %d %+v", group, h.poster.Groups())
 		}
 	})
 }

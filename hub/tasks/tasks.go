@@ -145,6 +145,7 @@ func (h *Handlers) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypePurgeIdempotency, h.purge)
 	mux.HandleFunc(TypeRelayDeliveries, h.relayDeliveries)
 	mux.HandleFunc(TypeTillSale, h.tillSale)
+	mux.HandleFunc(TypeTillCustomer, h.tillCustomer)
 	mux.HandleFunc(TypeReconcileTills, h.reconcileTills)
 }
 

@@ -90,3 +90,37 @@ func (h *Handlers) reconcileTills(ctx context.Context, _ *asynq.Task) error {
 	}
 	return err
 }
+
+// TypeTillCustomer creates a customer whose card was just issued in the
+// business's till (Poster's clients).
+const TypeTillCustomer = "till:customer"
+
+// EnqueueTillCustomer enqueues one customer sync, with the customer as task
+// id (a repeated dispatch of card_issued queues it once while it waits).
+func (q *TillQueue) EnqueueTillCustomer(ctx context.Context, businessID, provider, customerID string) error {
+	payload, err := json.Marshal(tillPayload{BusinessID: businessID, Provider: provider, OrderID: customerID})
+	if err != nil {
+		return err
+	}
+	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(TypeTillCustomer, payload),
+		asynq.TaskID("tillcustomer:"+businessID+":"+provider+":"+customerID), asynq.Queue(q.queue),
+		asynq.MaxRetry(TillSaleMaxRetry), asynq.Timeout(time.Minute))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue till customer: %w", err)
+	}
+	return nil
+}
+
+func (h *Handlers) tillCustomer(ctx context.Context, t *asynq.Task) error {
+	var p tillPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.OrderID == "" {
+		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	err := h.svc.SyncTillCustomer(ctx, p.BusinessID, p.Provider, p.OrderID)
+	if err != nil && !errors.Is(err, hub.ErrTillRetry) {
+		h.log.WarnContext(ctx, "customer not created in the till", "business_id", p.BusinessID, "provider", p.Provider,
+			"customer_id", p.OrderID, "err", err)
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return err
+}

@@ -134,3 +134,45 @@ func hubError(err error) error {
 	}
 	return &hub.Error{Code: hub.EValidation, Message: "poster: " + msg, Err: err}
 }
+
+// ClientGroupName is the Poster client group the hub's customers go in
+// (0% discount: the group only marks them).
+const ClientGroupName = "7loc loyalty"
+
+var _ hub.TillCustomers = (*Till)(nil)
+
+// EnsureCustomer implements hub.TillCustomers: the customer becomes a Poster
+// client (found by phone, else created in ClientGroupName), so the cashier
+// finds them at the till.
+func (t *Till) EnsureCustomer(ctx context.Context, c *hub.PosConnection, cust *hub.Customer) error {
+	if cust.Phone == nil {
+		return nil
+	}
+	token := c.Secrets["access_token"]
+	found, err := t.Client.FindClientByPhone(ctx, token, *cust.Phone)
+	if err != nil {
+		return hubError(err)
+	}
+	if found != nil {
+		return nil
+	}
+	group, err := t.Client.EnsureGroup(ctx, token, ClientGroupName)
+	if err != nil {
+		return hubError(err)
+	}
+	name := *cust.Phone
+	if cust.Name != nil && *cust.Name != "" {
+		name = *cust.Name
+	}
+	nc := NewClient{Name: name, Phone: *cust.Phone, GroupID: group}
+	if cust.Email != nil {
+		nc.Email = *cust.Email
+	}
+	if cust.Birthday != nil {
+		nc.Birthday = *cust.Birthday
+	}
+	if _, err := t.Client.CreateClient(ctx, token, nc); err != nil {
+		return hubError(err)
+	}
+	return nil
+}
