@@ -104,28 +104,11 @@ func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	switch o.db {
-	case "sqlite":
-		if sqlstore.IsPostgresURL(cfg.DatabaseURL) {
-			cfg.DatabaseURL = "" // a temporary file
-		}
-	case "postgres":
-		if !sqlstore.IsPostgresURL(cfg.DatabaseURL) {
-			return errors.New("bench campaign --db postgres needs HUB_DATABASE_URL=postgres://… (a fresh database)")
-		}
-	default:
-		return fmt.Errorf("--db must be sqlite or postgres, not %q", o.db)
-	}
-	if o.redis != "" {
-		cfg.RedisURL = o.redis
+	if err := benchTargets(cfg, "bench campaign", o.db, o.redis, &o.hub); err != nil {
+		return err
 	}
 	if o.recipients < 1 || o.workers < 1 {
 		return errors.New("--recipients and --workers must be at least 1")
-	}
-	if o.hub == "" {
-		if o.hub, err = os.Executable(); err != nil {
-			return err
-		}
 	}
 	cfg.applyRuntime(lookup)
 	r, err := benchCampaign(ctx, cfg, o, stderr)
@@ -133,6 +116,35 @@ func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	writeCampaignTable(stdout, r, o, cfg.Concurrency)
+	return nil
+}
+
+// benchTargets applies a process bench's --db, --redis and --hub flags:
+// sqlite is a temporary file, postgres HUB_DATABASE_URL (a fresh database);
+// the hub binary defaults to this executable.
+func benchTargets(cfg *config, name, db, redisURL string, hubBin *string) error {
+	switch db {
+	case "sqlite":
+		if sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+			cfg.DatabaseURL = "" // a temporary file
+		}
+	case "postgres":
+		if !sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+			return errors.New(name + " --db postgres needs HUB_DATABASE_URL=postgres://… (a fresh database)")
+		}
+	default:
+		return fmt.Errorf("--db must be sqlite or postgres, not %q", db)
+	}
+	if redisURL != "" {
+		cfg.RedisURL = redisURL
+	}
+	if *hubBin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		*hubBin = exe
+	}
 	return nil
 }
 

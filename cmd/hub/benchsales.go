@@ -75,28 +75,11 @@ func runBenchSales(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	switch o.db {
-	case "sqlite":
-		if sqlstore.IsPostgresURL(cfg.DatabaseURL) {
-			cfg.DatabaseURL = ""
-		}
-	case "postgres":
-		if !sqlstore.IsPostgresURL(cfg.DatabaseURL) {
-			return errors.New("bench sales --db postgres needs HUB_DATABASE_URL=postgres://… (a fresh database)")
-		}
-	default:
-		return fmt.Errorf("--db must be sqlite or postgres, not %q", o.db)
-	}
-	if o.redis != "" {
-		cfg.RedisURL = o.redis
+	if err := benchTargets(cfg, "bench sales", o.db, o.redis, &o.hub); err != nil {
+		return err
 	}
 	if o.checks < 1 || o.customers < 1 || o.concurrency < 1 {
-		return errors.New("--checks, --customers and --concurrency must be at least 1")
-	}
-	if o.hub == "" {
-		if o.hub, err = os.Executable(); err != nil {
-			return err
-		}
+		return errors.New("--checks, --customers and --clients must be at least 1")
 	}
 	cfg.applyRuntime(lookup)
 	phases, err := benchSales(ctx, cfg, o, stderr)
