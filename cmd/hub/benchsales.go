@@ -51,7 +51,13 @@ type salesPhase struct {
 	ackMax             time.Duration
 	recorded, stamped  int
 	duplicateStampings int
+	// cpu is the CPU each process spent in the phase: serve, work, the
+	// bench (load and the fake Poster) and Redis.
+	cpu [4]time.Duration
 }
+
+// cpuNames names salesPhase.cpu's entries.
+var cpuNames = [4]string{"serve", "work", "bench + fake Poster", "Redis"}
 
 func (p salesPhase) rate() float64 { return float64(p.recorded) / p.elapsed.Seconds() }
 
@@ -195,6 +201,20 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 	if err := connectPoster(ctx, client, base, keys[0]); err != nil {
 		return nil, fmt.Errorf("connect Poster: %w", err)
 	}
+	probe := &cpuProbe{redis: func(ctx context.Context) (string, error) { return a.rdb.Info(ctx, "cpu").Result() }}
+	snapshot := func() [4]time.Duration {
+		var c [4]time.Duration
+		c[0], _ = procCPU(procs[0].Process.Pid)
+		c[1], _ = procCPU(procs[1].Process.Pid)
+		c[2], c[3] = selfCPU(), probe.redisCPU(ctx)
+		return c
+	}
+	measured := func(p *salesPhase, before [4]time.Duration) {
+		after := snapshot()
+		for i := range after {
+			p.cpu[i] = after[i] - before[i]
+		}
+	}
 	count, closeCount, err := saleCounter(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -204,6 +224,7 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 	var phases []salesPhase
 	// Direct: each till posts its checks to /v1/sales with its own key.
 	direct := salesPhase{name: "POST /v1/sales (direct)", checks: o.checks}
+	before := snapshot()
 	err = closedLoop(o.checks, o.concurrency, addr, func(c *benchClient, i int) (int, error) {
 		body := fmt.Sprintf(`{"source":"till","order_id":"d-%d","total":"12.40","currency":"UAH","customer":{"phone":"+4917%08d"}}`, i, i%o.customers)
 		return c.post("/v1/sales", keys[i%len(keys)], []byte(body))
@@ -214,6 +235,7 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 	if err := waitRecorded(ctx, count, "till", o.checks, o.timeout, &direct); err != nil {
 		return nil, err
 	}
+	measured(&direct, before)
 	phases = append(phases, direct)
 
 	// The Poster webhook path: Poster's checks, then their webhooks.
@@ -228,6 +250,7 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 	}
 	path := "/pos/poster/" + businessID
 	hooks := salesPhase{name: "Poster webhook → worker fetch (closed loop)", checks: o.checks}
+	before = snapshot()
 	err = closedLoop(o.checks, o.concurrency, addr, func(c *benchClient, i int) (int, error) {
 		return c.post(path, "", webhook(i))
 	}, &hooks)
@@ -237,6 +260,7 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 	if err := waitRecorded(ctx, count, "poster", o.checks, o.timeout, &hooks); err != nil {
 		return nil, err
 	}
+	measured(&hooks, before)
 	phases = append(phases, hooks)
 
 	if o.openRate > 0 {
@@ -247,6 +271,7 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 				ClientID: clients[i%o.customers]})
 		}
 		open := salesPhase{name: fmt.Sprintf("Poster webhook, open loop at %d/s", o.openRate), checks: n}
+		before = snapshot()
 		err = openLoop(n, o.openRate, addr, func(c *benchClient, i int) (int, error) {
 			return c.post(path, "", posterfake.WebhookBody(posterfake.Webhook{Account: fc.Account, Object: "transaction",
 				ObjectID: strconv.FormatInt(more[i], 10), Action: "closed", Time: time.Now()}, fc.AppSecret))
@@ -258,6 +283,7 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 			return nil, err
 		}
 		open.recorded -= o.checks
+		measured(&open, before)
 		phases = append(phases, open)
 	}
 	// Nothing twice: every check's sale once, and stamps once per sale.
@@ -468,6 +494,17 @@ func writeSalesTable(w io.Writer, phases []salesPhase, o salesOptions) {
 	for _, p := range phases {
 		fmt.Fprintf(w, "| %s | %d | %d | %.0f | %s | %s | %s | %.2f× |\n", p.name, p.recorded, p.refused, p.rate(),
 			ms(p.ackP50), ms(p.ackP99), ms(p.ackMax), p.rate()/phases[0].rate())
+	}
+	fmt.Fprint(w, "\nCPU per check (ms), by process:\n\n")
+	fmt.Fprintf(w, "| path | %s | %s | %s | %s | total |\n|---|---:|---:|---:|---:|---:|\n", cpuNames[0], cpuNames[1], cpuNames[2], cpuNames[3])
+	for _, p := range phases {
+		var total time.Duration
+		fmt.Fprintf(w, "| %s |", p.name)
+		for _, c := range p.cpu {
+			total += c
+			fmt.Fprintf(w, " %s |", perOp(c, p.recorded))
+		}
+		fmt.Fprintf(w, " %s |\n", perOp(total, p.recorded))
 	}
 	fmt.Fprintf(w, "\nstamps on the cards: %d; stamps the sales added: %d; difference (must be 0): %d\n",
 		phases[0].stamped, phases[0].stamped-phases[0].duplicateStampings, phases[0].duplicateStampings)
