@@ -282,7 +282,6 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 		if err := waitRecorded(ctx, count, "poster", o.checks+n, o.timeout, &open); err != nil {
 			return nil, err
 		}
-		open.recorded -= o.checks
 		measured(&open, before)
 		phases = append(phases, open)
 	}
