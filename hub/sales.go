@@ -261,13 +261,12 @@ func (s *Service) recordSale(ctx context.Context, businessID string, in SaleInpu
 			sale, err = tx.SaleByOrder(ctx, businessID, fresh.Source, fresh.OrderID, true)
 			switch {
 			case ErrorCode(err) == ENotFound:
+				// A new order. Its row is inserted last, in the transaction
+				// that stamps: a concurrent twin fails on the unique key at
+				// its insert and rolls back all it did, then answers the
+				// first result.
 				sale, created = cloneSale(fresh), true
 				sale.LocationID = loc
-				// The row goes first: a concurrent twin waits on its unique
-				// key and then fails, before it stamps anything.
-				if err := tx.CreateSale(ctx, sale); err != nil {
-					return err
-				}
 			case err != nil:
 				return err
 			case sale.Status != SaleUnmatched || s.clock().Sub(sale.CreatedAt) > SaleMatchWindow:
@@ -276,12 +275,16 @@ func (s *Service) recordSale(ctx context.Context, businessID string, in SaleInpu
 				// Unmatched so far: this posting may identify the customer.
 				sale.Customer = fresh.Customer
 			}
+			save := tx.UpdateSale
+			if created {
+				save = tx.CreateSale
+			}
 			card, t, n, err := s.matchSale(ctx, tx, businessID, sale.Customer, fig)
-			if err != nil || card == nil {
-				if !created && err == nil {
-					return tx.UpdateSale(ctx, sale)
-				}
+			if err != nil {
 				return err
+			}
+			if card == nil {
+				return save(ctx, sale)
 			}
 			tpl = t
 			now := s.clock()
@@ -298,7 +301,7 @@ func (s *Service) recordSale(ctx context.Context, businessID string, in SaleInpu
 			}
 			s.decorate(card, tpl)
 			sale.Card = card
-			return tx.UpdateSale(ctx, sale)
+			return save(ctx, sale)
 		})
 		if ErrorCode(err) != EConflict {
 			break
@@ -349,20 +352,15 @@ func (s *Service) matchSale(ctx context.Context, tx Tx, businessID string, c Sal
 			return nil, nil, 0, err
 		}
 	case c.Phone != nil || c.Email != nil:
-		var ct contact
+		// The customer's cards in one query (a phone or an email names one
+		// customer of the business).
+		f := CardFilter{BusinessID: businessID, Page: Page{Limit: 100}}
 		if c.Phone != nil {
-			ct.phone = *c.Phone
+			f.Phone = *c.Phone
 		} else {
-			ct.email = *c.Email
+			f.Email = *c.Email
 		}
-		cust, err := findCustomer(ctx, tx, businessID, ct)
-		if ErrorCode(err) == ENotFound {
-			return nil, nil, 0, nil
-		}
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		cards, err := tx.Cards(ctx, CardFilter{BusinessID: businessID, CustomerID: cust.ID, Page: Page{Limit: 100}})
+		cards, err := tx.Cards(ctx, f)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -372,7 +370,7 @@ func (s *Service) matchSale(ctx context.Context, tx Tx, businessID string, c Sal
 	var bestTpl *CardTemplate
 	bestN := -1
 	for _, card := range candidates { // newest first: a tie keeps the newest
-		tpl, err := tx.CardTemplate(ctx, businessID, card.TemplateID)
+		tpl, err := s.earningTemplate(ctx, tx, businessID, card.TemplateID)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -391,6 +389,32 @@ func (s *Service) matchSale(ctx context.Context, tx Tx, businessID string, c Sal
 		best = locked
 	}
 	return best, bestTpl, bestN, nil
+}
+
+// earningTTL is how long a process trusts a card template's earning rule
+// without reading it again: a PATCH elsewhere reaches every process within
+// it (the process that patched knows at once).
+const earningTTL = 10 * time.Second
+
+type cachedEarning struct {
+	tpl     *CardTemplate
+	expires time.Time
+}
+
+// earningTemplate returns a card template read within earningTTL.
+func (s *Service) earningTemplate(ctx context.Context, tx Tx, businessID, id string) (*CardTemplate, error) {
+	now := s.clock()
+	if v, ok := s.earnings.Load(id); ok {
+		if c := v.(cachedEarning); c.tpl.BusinessID == businessID && now.Before(c.expires) {
+			return c.tpl, nil
+		}
+	}
+	tpl, err := tx.CardTemplate(ctx, businessID, id)
+	if err != nil {
+		return nil, err
+	}
+	s.earnings.Store(id, cachedEarning{tpl: tpl, expires: now.Add(earningTTL)})
+	return tpl, nil
 }
 
 func cloneSale(s *Sale) *Sale {

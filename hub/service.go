@@ -137,6 +137,7 @@ type Service struct {
 
 	tills     map[string]TillProvider
 	tillQueue TillQueue
+	earnings  sync.Map // card template id -> cachedEarning
 }
 
 type cachedPrincipal struct {

@@ -139,6 +139,7 @@ func (s *Service) PatchCardTemplate(ctx context.Context, businessID, id string, 
 		return nil, err
 	}
 	s.templates.Store(t.ID, t)
+	s.earnings.Delete(t.ID)
 	return t, nil
 }
 
