@@ -256,3 +256,19 @@ func (s *Service) PurgeIdempotencyKeys(ctx context.Context, maxAge time.Duration
 		return tx.PurgeIdempotencyKeys(ctx, before, limit)
 	})
 }
+
+// OutboxLag is the age of the oldest event not yet dispatched (zero when
+// every event is): how far the workers are behind what was committed.
+func (s *Service) OutboxLag(ctx context.Context) (time.Duration, error) {
+	var lag time.Duration
+	err := s.read(ctx, func(tx Tx) error {
+		now := s.clock()
+		evs, err := tx.UndispatchedEvents(ctx, now, nil, 1)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		lag = max(0, now.Sub(evs[0].CreatedAt))
+		return nil
+	})
+	return lag, err
+}

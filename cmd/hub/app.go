@@ -162,7 +162,8 @@ func (a *app) Close() {
 // handler builds the HTTP API.
 func (a *app) handler() (http.Handler, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newQueueCollector(asynq.NewInspectorFromRedisClient(a.rdb), a.queues, a.svc))
 	pages, err := cardpage.New()
 	if err != nil {
 		return nil, err
