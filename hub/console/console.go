@@ -128,6 +128,8 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /console/webhooks/{id}/rotate-secret", s.owner(s.rotateSecret))
 	mux.HandleFunc("POST /console/webhooks/{id}/enable", s.owner(s.enableHook))
 	mux.HandleFunc("POST /console/webhooks/{id}/redeliver", s.owner(s.redeliver))
+	mux.HandleFunc("GET /console/settings", s.owner(s.settings))
+	mux.HandleFunc("POST /console/settings", s.owner(s.saveSettings))
 	mux.HandleFunc("/console/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()

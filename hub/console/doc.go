@@ -11,7 +11,11 @@
 // key shown once, regenerate and delete after a confirmation), staff logins
 // (add one, see which have keys) and webhooks (subscriptions with their
 // status, the delivery log with status codes and errors, redeliver, rotate
-// the secret, enable a disabled hook).
+// the secret, enable a disabled hook) and settings (time zone, default
+// language, channel order, quiet hours, frequency cap and trigger times,
+// saved as one JSON merge patch through hub.Service.UpdateSettings; the
+// form's inputs are named by their JSON paths, so each of the service's
+// problems, hub.Error.Fields, shows next to its input).
 //
 // Pages are Go html/template files with htmx for progressive enhancement,
 // all embedded with embed: no build step and no Node at run time. Every page
