@@ -130,6 +130,11 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /console/webhooks/{id}/redeliver", s.owner(s.redeliver))
 	mux.HandleFunc("GET /console/settings", s.owner(s.settings))
 	mux.HandleFunc("POST /console/settings", s.owner(s.saveSettings))
+	mux.HandleFunc("GET /console/channels", s.owner(s.channels))
+	mux.HandleFunc("GET /console/channels/{provider}", s.owner(s.channel))
+	mux.HandleFunc("POST /console/channels/{provider}", s.owner(s.saveChannel))
+	mux.HandleFunc("POST /console/channels/{provider}/test", s.owner(s.testChannel))
+	mux.HandleFunc("POST /console/channels/{provider}/webhook", s.owner(s.registerWebhook))
 	mux.HandleFunc("/console/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()

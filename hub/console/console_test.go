@@ -295,6 +295,9 @@ func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 			"webhook":    b.get("/console/webhooks/" + hook.ID),
 			"rotated":    b.post("/console/webhooks/"+hook.ID+"/rotate-secret", url.Values{}),
 			"settings":   b.get("/console/settings"),
+			"channels":   b.get("/console/channels"),
+			"channel":    b.get("/console/channels/telegram"),
+			"gateway":    b.post("/console/channels/gateway/test", url.Values{}),
 			"refused":    b.post("/console/settings", url.Values{"timezone": {"Mars"}}),
 		}
 		for name, p := range pages {

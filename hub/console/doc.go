@@ -15,7 +15,17 @@
 // language, channel order, quiet hours, frequency cap and trigger times,
 // saved as one JSON merge patch through hub.Service.UpdateSettings; the
 // form's inputs are named by their JSON paths, so each of the service's
-// problems, hub.Error.Fields, shows next to its input).
+// problems, hub.Error.Fields, shows next to its input), channels (one form
+// per provider from hub.ChannelFields, send a test message through
+// hub.Service.TestChannel as the API does, register the Telegram or Viber
+// webhook).
+//
+// Channel secrets are write-only. hub.Service.PutChannelConfig replaces a
+// provider's settings with the body's and keeps every stored secret the
+// body leaves out (null removes one), so the console sends every setting as
+// shown, only the secrets that were typed, and null for a secret whose
+// "Remove" box is ticked; it never reads a secret back, and a page shows
+// only whether each secret is set.
 //
 // Pages are Go html/template files with htmx for progressive enhancement,
 // all embedded with embed: no build step and no Node at run time. Every page

@@ -58,11 +58,11 @@ func readSettingsForm(r *http.Request) *settingsForm {
 		ChannelOrder: v("messaging.channel_order"), Quiet: on("messaging.quiet_hours"),
 		QuietStart: v("messaging.quiet_hours.start"), QuietEnd: v("messaging.quiet_hours.end"),
 		Cap: on("messaging.frequency_cap"), CapMax: v("messaging.frequency_cap.max"),
-		CapDays: v("messaging.frequency_cap.per_days"),
+		CapDays:  v("messaging.frequency_cap.per_days"),
 		Birthday: on("triggers.birthday.enabled"), BirthdayDaysBefore: v("triggers.birthday.days_before"),
 		BirthdayAt: v("triggers.birthday.local_time"),
 		Inactivity: on("triggers.inactivity.enabled"), InactivityDays: v("triggers.inactivity.days"),
-		InactivityAt: v("triggers.inactivity.local_time"),
+		InactivityAt:      v("triggers.inactivity.local_time"),
 		VoucherDaysBefore: v("triggers.voucher_expiring.days_before"), VoucherAt: v("triggers.voucher_expiring.local_time"),
 		Channels: channelNames()}
 }
