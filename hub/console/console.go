@@ -135,6 +135,8 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /console/channels/{provider}", s.owner(s.saveChannel))
 	mux.HandleFunc("POST /console/channels/{provider}/test", s.owner(s.testChannel))
 	mux.HandleFunc("POST /console/channels/{provider}/webhook", s.owner(s.registerWebhook))
+	mux.HandleFunc("GET /console/customers", s.owner(s.customers))
+	mux.HandleFunc("GET /console/customers/{id}", s.owner(s.customer))
 	mux.HandleFunc("/console/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()

@@ -296,6 +296,7 @@ func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 			"rotated":    b.post("/console/webhooks/"+hook.ID+"/rotate-secret", url.Values{}),
 			"settings":   b.get("/console/settings"),
 			"channels":   b.get("/console/channels"),
+			"customers":  b.get("/console/customers?phone=abc"),
 			"channel":    b.get("/console/channels/telegram"),
 			"gateway":    b.post("/console/channels/gateway/test", url.Values{}),
 			"refused":    b.post("/console/settings", url.Values{"timezone": {"Mars"}}),

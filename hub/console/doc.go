@@ -18,7 +18,11 @@
 // problems, hub.Error.Fields, shows next to its input), channels (one form
 // per provider from hub.ChannelFields, send a test message through
 // hub.Service.TestChannel as the API does, register the Telegram or Viber
-// webhook).
+// webhook) and customers (search by email or phone through
+// hub.Service.Customers; a customer's page with cards, consent, messenger
+// contacts, vouchers and the deliveries to them, each list paged, through
+// CustomerWithContacts, Cards, Vouchers and Deliveries filtered by the
+// customer; another business's customer is the 404 page).
 //
 // Channel secrets are write-only. hub.Service.PutChannelConfig replaces a
 // provider's settings with the body's and keeps every stored secret the
