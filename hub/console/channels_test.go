@@ -93,7 +93,7 @@ func TestChannelsPages(t *testing.T) {
 		}
 		p = b.get(p.header.Get("Location"))
 		contains(t, p, "The channel is saved.", `<span class="badge ok">set</span> Leave empty to keep it.`,
-			`value="shop@example.com"`, `<option value="tls" selected>`, "Remove this secret")
+			`value="shop@example.com"`, `<option value="tls" selected>`, "Remove the stored password")
 		if strings.Contains(p.body, "s3cret-pass-1") {
 			t.Error("the page shows the stored secret")
 		}
@@ -108,7 +108,7 @@ func TestChannelsPages(t *testing.T) {
 		if cfg.Secrets["password"] != "s3cret-pass-1" || cfg.Settings["from_name"] != "Café" || cfg.Settings["tls"] != "" {
 			t.Errorf("after a save without the secret: secret kept %v, settings %v", cfg.Secrets["password"] == "s3cret-pass-1", cfg.Settings)
 		}
-		// "Remove this secret" clears it.
+		// "Remove the stored password" clears it.
 		form.Set("clear.password", "on")
 		want(t, b.post("/console/channels/email", form), http.StatusSeeOther)
 		cfg, _ = h.svc.ProviderConfig(h.ctx, h.business.ID, "email")

@@ -45,6 +45,9 @@ func TestCustomersPages(t *testing.T) {
 			t.Error("the name is not escaped, or another business's customer is listed")
 		}
 
+		contains(t, b.get("/console/customers?lang=hi"), "<h1>ग्राहक</h1>", ">खोजें</button>")
+		contains(t, b.get("/console/channels/email?lang=th"), ">ส่งข้อความทดสอบ</h2>")
+
 		// Search by email, by phone (normalized by the service), and a bad phone.
 		p = b.get("/console/customers?email=BOB@example.com")
 		want(t, p, http.StatusOK)

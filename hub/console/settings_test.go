@@ -39,6 +39,8 @@ func TestSettingsPage(t *testing.T) {
 			`name="messaging.channel_order" type="text" value="messengers, push, email"`,
 			`name="triggers.birthday.enabled" value="on" checked>`, `name="triggers.inactivity.local_time" type="time" value="11:00"`,
 			`<button type="submit">Save settings</button>`)
+		contains(t, b.get("/console/settings?lang=th"), `<html lang="th">`, "<h1>การตั้งค่า</h1>", ">บันทึกการตั้งค่า</button>")
+		contains(t, b.get("/console/settings?lang=hi"), `<html lang="hi">`, "<h1>सेटिंग्स</h1>", ">समय क्षेत्र</label>")
 		if strings.Contains(p.body, `name="messaging.quiet_hours" value="on" checked`) {
 			t.Error("quiet hours shown as set by default")
 		}
