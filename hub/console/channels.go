@@ -170,11 +170,20 @@ func (s *server) testChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Test = channelTest{CustomerID: strings.TrimSpace(r.PostFormValue("customer_id")), Channel: r.PostFormValue("channel"),
 		Subject: r.PostFormValue("subject"), Text: r.PostFormValue("text")}
+	customerID, err := s.findCustomer(r, d.Test.CustomerID)
+	if err != nil {
+		if status(err) >= 500 {
+			s.fail(w, r, err)
+			return
+		}
+		s.renderChannel(w, r, status(err), d, err)
+		return
+	}
 	in := hub.ChannelTestInput{}
 	for _, p := range []struct {
 		dst **string
 		v   string
-	}{{&in.CustomerID, d.Test.CustomerID}, {&in.Channel, d.Test.Channel}, {&in.Subject, d.Test.Subject}, {&in.Text, d.Test.Text}} {
+	}{{&in.CustomerID, customerID}, {&in.Channel, d.Test.Channel}, {&in.Subject, d.Test.Subject}, {&in.Text, d.Test.Text}} {
 		if p.v != "" {
 			v := p.v
 			*p.dst = &v
@@ -190,6 +199,36 @@ func (s *server) testChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderChannel(w, r, status(err), d, err)
+}
+
+// findCustomer reads the test form's customer: a customer id as it is, an
+// email or a phone number found with hub.Service.Customers (the service's
+// problem with it, or none found, is a problem of the customer_id field).
+func (s *server) findCustomer(r *http.Request, typed string) (string, error) {
+	if typed == "" || hub.ValidID(hub.PrefixCustomer, typed) {
+		return typed, nil
+	}
+	f := hub.CustomerFilter{BusinessID: session(r).BusinessID, Page: hub.Page{Limit: 1}}
+	field := "phone"
+	if strings.Contains(typed, "@") {
+		f.Email, field = typed, "email"
+	} else {
+		f.Phone = typed
+	}
+	cs, _, err := s.svc.Customers(r.Context(), f)
+	if err != nil {
+		if problem := hub.ErrorFields(err)[field]; problem != "" {
+			return "", &hub.Error{Code: hub.EValidation, Message: hub.ErrorMessage(err),
+				Fields: map[string]string{"customer_id": problem}, Err: err}
+		}
+		return "", err
+	}
+	if len(cs) == 0 {
+		e := hub.NotFound("customer")
+		e.Fields = map[string]string{"customer_id": "no customer has this " + field}
+		return "", e
+	}
+	return cs[0].ID, nil
 }
 
 // registerWebhook registers the channel's inbound URL with Telegram or

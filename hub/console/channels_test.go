@@ -140,6 +140,18 @@ func TestChannelsPages(t *testing.T) {
 			t.Fatalf("deliveries %+v, %v", ds, err)
 		}
 		contains(t, b.get(loc), "The test message is queued", "<code>"+ds[0].ID+"</code>", ds[0].Status)
+		// By email or phone too; unknown ones and bad phones at the field.
+		want(t, b.post("/console/channels/email/test", url.Values{"customer_id": {"ANN@example.com"}}), http.StatusSeeOther)
+		ds, _, _ = h.svc.Deliveries(h.ctx, hub.DeliveryFilter{BusinessID: h.business.ID, CustomerID: card.CustomerID, Page: hub.Page{Limit: 10}})
+		if len(ds) != 2 {
+			t.Errorf("a test by email queued %d deliveries to the customer, want 2 in all", len(ds))
+		}
+		p = b.post("/console/channels/email/test", url.Values{"customer_id": {"nobody@example.com"}})
+		want(t, p, http.StatusNotFound)
+		contains(t, p, "customer not found", `id="customer_id-error">no customer has this email</p>`, `value="nobody@example.com"`)
+		p = b.post("/console/channels/email/test", url.Values{"customer_id": {"12"}})
+		want(t, p, http.StatusUnprocessableEntity)
+		contains(t, p, `id="customer_id-error">must be a phone number in international format</p>`)
 		p = b.post("/console/channels/gateway/test", url.Values{"customer_id": {card.CustomerID}})
 		want(t, p, http.StatusUnprocessableEntity)
 		contains(t, p, `id="channel-error">is required for the gateway: whatsapp, telegram or viber</p>`)
