@@ -178,6 +178,22 @@ func TestChannelsPages(t *testing.T) {
 		contains(t, p, "telegram refused the webhook https://hub.test/hooks/telegram/"+h.business.ID+" (401 Unauthorized)")
 		want(t, b.post("/console/channels/email/webhook", url.Values{}), http.StatusUnprocessableEntity)
 
+		// Another business's delivery id in the link shows nothing of it.
+		other, _ := h.newBusiness("Other shop", "otherlogin", "other@example.com")
+		stranger := h.customer(h.principal(other.ID, "othertill"), "zed@example.com", "Zed")
+		od, err := h.svc.TestChannel(h.ctx, other, "email", hub.ChannelTestInput{CustomerID: &stranger.CustomerID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = b.get("/console/channels/email?delivery=" + od.ID)
+		want(t, p, http.StatusOK)
+		if strings.Contains(p.body, od.ID) {
+			t.Error("another business's delivery is shown")
+		}
+		// Nor can its customer get a test message from this business.
+		want(t, b.post("/console/channels/email/test", url.Values{"customer_id": {stranger.CustomerID}}), http.StatusNotFound)
+		want(t, b.post("/console/channels/email/test", url.Values{"customer_id": {"zed@example.com"}}), http.StatusNotFound)
+
 		// Unknown providers are not found.
 		want(t, b.get("/console/channels/fax"), http.StatusNotFound)
 		want(t, b.post("/console/channels/fax", url.Values{}), http.StatusNotFound)
