@@ -294,6 +294,12 @@ func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 			"webhooks":   b.get("/console/webhooks"),
 			"webhook":    b.get("/console/webhooks/" + hook.ID),
 			"rotated":    b.post("/console/webhooks/"+hook.ID+"/rotate-secret", url.Values{}),
+			"settings":   b.get("/console/settings"),
+			"channels":   b.get("/console/channels"),
+			"customers":  b.get("/console/customers?phone=abc"),
+			"channel":    b.get("/console/channels/telegram"),
+			"gateway":    b.post("/console/channels/gateway/test", url.Values{}),
+			"refused":    b.post("/console/settings", url.Values{"timezone": {"Mars"}}),
 		}
 		for name, p := range pages {
 			csp := p.header.Get("Content-Security-Policy")
@@ -695,7 +701,7 @@ func TestCatalogsAreComplete(t *testing.T) {
 			t.Errorf("%s has other messages than English (-en +%s):\n%s", lang, lang, diff)
 		}
 	}
-	used := regexp.MustCompile(`T "([a-z_.]+)"|"((?:login|error|flash|keys|staff|hook|hooks|invitation|common|nav|language)\.[a-z_.]+)"`)
+	used := regexp.MustCompile(`T "([a-z_.]+)"|"((?:login|error|flash|keys|staff|hook|hooks|invitation|common|nav|language|settings|channels|channel|customers|customer)\.[a-z_.]+)"`)
 	sources, _ := filepath.Glob("templates/*.html")
 	code, _ := filepath.Glob("*.go")
 	for _, f := range append(sources, code...) {

@@ -11,7 +11,25 @@
 // key shown once, regenerate and delete after a confirmation), staff logins
 // (add one, see which have keys) and webhooks (subscriptions with their
 // status, the delivery log with status codes and errors, redeliver, rotate
-// the secret, enable a disabled hook).
+// the secret, enable a disabled hook) and settings (time zone, default
+// language, channel order, quiet hours, frequency cap and trigger times,
+// saved as one JSON merge patch through hub.Service.UpdateSettings; the
+// form's inputs are named by their JSON paths, so each of the service's
+// problems, hub.Error.Fields, shows next to its input), channels (one form
+// per provider from hub.ChannelFields, send a test message through
+// hub.Service.TestChannel as the API does, register the Telegram or Viber
+// webhook) and customers (search by email or phone through
+// hub.Service.Customers; a customer's page with cards, consent, messenger
+// contacts, vouchers and the deliveries to them, each list paged, through
+// CustomerWithContacts, Cards, Vouchers and Deliveries filtered by the
+// customer; another business's customer is the 404 page).
+//
+// Channel secrets are write-only. hub.Service.PutChannelConfig replaces a
+// provider's settings with the body's and keeps every stored secret the
+// body leaves out (null removes one), so the console sends every setting as
+// shown, only the secrets that were typed, and null for a secret whose
+// "Remove" box is ticked; it never reads a secret back, and a page shows
+// only whether each secret is set.
 //
 // Pages are Go html/template files with htmx for progressive enhancement,
 // all embedded with embed: no build step and no Node at run time. Every page

@@ -58,15 +58,19 @@ func (j *jobs) EnqueueDeliveries(_ context.Context, js []hub.DeliveryJob) error 
 // business "Café" (time zone Asia/Bangkok), a staff login "anna" with a key,
 // and its owner owner@example.com with a password.
 type harness struct {
-	t        *testing.T
-	ctx      context.Context
-	store    *sqlstore.Store
-	svc      *hub.Service
-	clock    *clock
-	jobs     *jobs
-	srv      *httptest.Server
-	business *hub.Business
-	owner    *hub.Owner
+	t     *testing.T
+	ctx   context.Context
+	store *sqlstore.Store
+	svc   *hub.Service
+	clock *clock
+	jobs  *jobs
+	// registered records the webhooks registered with providers;
+	// registerErr, when set, is the providers' answer.
+	registered  []string
+	registerErr error
+	srv         *httptest.Server
+	business    *hub.Business
+	owner       *hub.Owner
 }
 
 type harnessOption func(*console.Config)
@@ -76,7 +80,15 @@ func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harnes
 	h := &harness{t: t, ctx: context.Background(), store: st,
 		clock: &clock{now: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}, jobs: &jobs{}}
 	svc, err := hub.NewService(hub.Config{Store: st, Now: h.clock.Now, PublicURL: "https://hub.test",
-		Passwords: password.New(password.Fast), Webhooks: h.jobs})
+		Passwords: password.New(password.Fast), Webhooks: h.jobs,
+		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		RegisterWebhook: func(_ context.Context, cfg *hub.ChannelConfig, url string) error {
+			if h.registerErr != nil {
+				return h.registerErr
+			}
+			h.registered = append(h.registered, cfg.Provider+" "+url)
+			return nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

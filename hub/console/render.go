@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,13 +29,34 @@ func parsePages() (*pages, error) {
 		if base == "layout" {
 			continue
 		}
-		t, err := template.New(base).ParseFS(files, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(files, "templates/layout.html", n)
 		if err != nil {
 			return nil, err
 		}
 		p.sets[base] = t
 	}
 	return p, nil
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{"field": field}
+
+// formField is one labelled input of a form whose name and id are the
+// field's JSON path in the service's input, so that the service's
+// problem with it (hub.Error.Fields) shows next to it.
+type formField struct {
+	Path, Label, Type, Value, Hint, Error string
+}
+
+// field describes an input for the "field" template: label and hint are
+// message ids (the hint's placeholders follow as name, value pairs; "" for
+// none).
+func field(v *view, path, label, typ, value, hint string, args ...any) *formField {
+	f := &formField{Path: path, Label: v.T(label), Type: typ, Value: value, Error: v.FieldError(path)}
+	if hint != "" {
+		f.Hint = v.T(hint, args...)
+	}
+	return f
 }
 
 // view is what every page template gets: the translator, the session (nil
@@ -73,6 +95,20 @@ func (v *view) DateP(t *time.Time) string {
 	return v.Date(*t)
 }
 
+// FieldError is the hub's problem with a field of the form, by JSON path:
+// the field's own and those of its elements ("messaging.channel_order[1]")
+// and members, joined; "" when it has none.
+func (v *view) FieldError(path string) string {
+	var out []string
+	for k, p := range v.Fields {
+		if k == path || strings.HasPrefix(k, path+"[") || strings.HasPrefix(k, path+".") {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
+}
+
 // Languages lists the console's languages for the language menu.
 func (v *view) Languages() []string { return Languages }
 
@@ -81,6 +117,8 @@ var flashes = map[string]bool{
 	"flash.logged_out": true, "flash.password_set": true, "flash.key_deleted": true,
 	"flash.staff_added": true, "flash.hook_enabled": true, "flash.redelivery_queued": true,
 	"flash.language_saved": true, "flash.logged_out_everywhere": true,
+	"flash.settings_saved": true, "flash.channel_saved": true, "flash.test_queued": true,
+	"flash.webhook_registered": true,
 }
 
 // render writes a page. Errors of the hub set Error and Fields.

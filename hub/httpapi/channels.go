@@ -46,51 +46,11 @@ func (s *server) registerChannelWebhook(c *gin.Context) {
 	})
 }
 
-// channelTestInput is the body of POST /v1/channels/{provider}/test.
-type channelTestInput struct {
-	CustomerID *string `json:"customer_id"`
-	// Channel picks the messenger when the provider is the gateway.
-	Channel *string `json:"channel"`
-	Text    *string `json:"text"`
-	Subject *string `json:"subject"`
-}
-
 // testChannel queues a test message through the provider to a customer; it
 // answers 202 with the delivery, whose status shows the outcome.
 func (s *server) testChannel(c *gin.Context) {
-	provider := c.Param("provider")
-	withBody(s, c, http.StatusAccepted, func(ctx context.Context, in channelTestInput) (*hub.Delivery, error) {
-		if !hub.ValidProvider(provider) {
-			return nil, hub.NotFound("channel")
-		}
-		channel := provider
-		p := hub.Problems{}
-		if provider == hub.ProviderGateway {
-			if in.Channel == nil {
-				p.Add("channel", "is required for the gateway: whatsapp, telegram or viber")
-			} else {
-				channel = *in.Channel
-			}
-		} else if in.Channel != nil && *in.Channel != provider {
-			p.Add("channel", "must be "+provider+" or left out")
-		}
-		if in.CustomerID == nil {
-			p.Add("customer_id", "is required")
-		}
-		if err := p.Err(); err != nil {
-			return nil, err
-		}
-		content := hub.MessageContent{Text: "This is a test message from " + principal(c).Business.Name + ".",
-			Subject: "Test message"}
-		if in.Text != nil {
-			content.Text = *in.Text
-		}
-		if in.Subject != nil {
-			content.Subject = *in.Subject
-		}
-		d, _, err := s.svc.QueueMessage(ctx, hub.MessageRequest{BusinessID: biz(c), Source: "test:" + hub.NewID("t"), Transactional: true,
-			CustomerID: *in.CustomerID, Channel: channel, Content: content})
-		return d, err
+	withBody(s, c, http.StatusAccepted, func(ctx context.Context, in hub.ChannelTestInput) (*hub.Delivery, error) {
+		return s.svc.TestChannel(ctx, &principal(c).Business, c.Param("provider"), in)
 	})
 }
 
