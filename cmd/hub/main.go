@@ -8,6 +8,8 @@
 //	                          create an API key (and the business and login if missing); prints the key
 //	hub owners invite --business NAME --email EMAIL
 //	                          a one-time invitation link to the business console; prints the link
+//	hub queues [archived|retry|delete --queue Q (--id ID | --all)]
+//	                          the task queues in Redis; list, retry or delete archived tasks
 //	hub bench api             load-test the stamp endpoint through the real HTTP stack
 //	hub bench campaign        one campaign through serve and work processes (see BENCHMARKS.md)
 //	hub bench sales           closed checks through the Poster webhook path next to POST /v1/sales
@@ -48,7 +50,8 @@ commands:
   migrate   apply database migrations and exit
   keys      keys create --business NAME --staff LOGIN [--name NAME]
   owners    owners invite --business NAME --email EMAIL: a one-time console invitation link
-  bench     bench api|webhooks|channels|campaign: benchmarks (see BENCHMARKS.md)
+  queues    queues [archived|retry|delete] --queue Q: the task queues in Redis, and archived tasks
+  bench     bench api|webhooks|channels|campaign|sales: benchmarks (see BENCHMARKS.md)
 
 Run 'hub <command> -h' for the flags; each flag is also a HUB_* environment variable.
 `
@@ -72,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return runKeys(ctx, args[1:], stdout, stderr, lookup)
 	case "owners":
 		return runOwners(ctx, args[1:], stdout, stderr, lookup)
+	case "queues":
+		return runQueues(ctx, args[1:], stdout, stderr, lookup)
 	case "bench":
 		if len(args) > 1 && args[1] == "channels" {
 			return runBenchChannels(ctx, args[2:], stdout, stderr, lookup)
