@@ -4,11 +4,17 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 )
+
+// RedisRetryAfter is how long the limiter keeps to local budgets after a
+// Redis call failed, before it asks Redis again.
+const RedisRetryAfter = time.Second
 
 // leaseWindow is how much of a busy key's traffic one Redis call takes
 // tokens for, and how long tokens taken but not used yet stay valid.
@@ -34,6 +40,12 @@ type Limiter struct {
 	limit   redis_rate.Limit
 	prefix  string
 	lease   int // the most tokens one Redis call takes
+	// fallbacks counts the requests decided by the local budget while
+	// Redis could not answer.
+	fallbacks atomic.Int64
+	// redisDownUntil (unix nanoseconds) skips Redis for a while after it
+	// failed, so that an outage does not cost every request a dial.
+	redisDownUntil atomic.Int64
 
 	mu   sync.Mutex
 	keys map[string]*keyLease
@@ -42,6 +54,9 @@ type Limiter struct {
 
 // keyLease is what this process holds of one key's budget.
 type keyLease struct {
+	// local is the key's budget in this process alone, used while Redis
+	// cannot answer (made on first need).
+	local *rate.Limiter
 	mu        sync.Mutex // held across the Redis call: one lease at a time per key
 	tokens    int        // taken from Redis, not handed out yet
 	remaining int        // what Redis said remained after the last lease
@@ -72,6 +87,11 @@ func New(rdb redis.UniversalClient, rate, burst int, prefix string) *Limiter {
 // Allow takes one request from key's budget. It returns whether the request
 // may go ahead, the burst capacity, what remains of it, and how long to wait
 // when refused.
+//
+// While Redis cannot answer, the key's budget is kept in this process alone,
+// at the same rate and burst: a till at checkout keeps stamping through a
+// Redis outage (each API process then allows the full rate on its own). The
+// error is returned only when ctx itself ended.
 func (l *Limiter) Allow(ctx context.Context, key string) (allowed bool, limit, remaining int, retryAfter time.Duration, err error) {
 	k := l.keyLease(key)
 	k.mu.Lock()
@@ -83,10 +103,17 @@ func (l *Limiter) Allow(ctx context.Context, key string) (allowed bool, limit, r
 		k.used++
 		return true, l.limit.Burst, k.remaining + k.tokens, 0, nil
 	}
+	if now.UnixNano() < l.redisDownUntil.Load() {
+		return l.allowLocally(k, now)
+	}
 	n := l.leaseSize(k, now)
 	res, err := l.limiter.AllowAtMost(ctx, l.prefix+key, l.limit, n)
 	if err != nil {
-		return false, 0, 0, 0, err
+		if ctx.Err() != nil {
+			return false, 0, 0, 0, err
+		}
+		l.redisDownUntil.Store(time.Now().Add(RedisRetryAfter).UnixNano())
+		return l.allowLocally(k, now)
 	}
 	k.since, k.used = now, 0
 	if res.Allowed == 0 {
@@ -96,6 +123,25 @@ func (l *Limiter) Allow(ctx context.Context, key string) (allowed bool, limit, r
 	k.tokens, k.remaining, k.expires, k.used = res.Allowed-1, res.Remaining, now.Add(leaseWindow), 1
 	return true, l.limit.Burst, k.remaining + k.tokens, 0, nil
 }
+
+// allowLocally decides a request from the key's budget in this process.
+func (l *Limiter) allowLocally(k *keyLease, now time.Time) (bool, int, int, time.Duration, error) {
+	l.fallbacks.Add(1)
+	if k.local == nil {
+		k.local = rate.NewLimiter(rate.Limit(float64(l.limit.Rate)/l.limit.Period.Seconds()), l.limit.Burst)
+	}
+	k.tokens = 0
+	r := k.local.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, l.limit.Burst, 0, d, nil
+	}
+	return true, l.limit.Burst, int(k.local.TokensAt(now)), 0, nil
+}
+
+// Fallbacks is how many requests were decided in this process alone because
+// Redis could not answer.
+func (l *Limiter) Fallbacks() int64 { return l.fallbacks.Load() }
 
 // leaseSize is how many tokens to take: what the key used in the last lease
 // scaled to leaseWindow, between 1 and l.lease. A key seen for the first

@@ -2,6 +2,10 @@ package ratelimit_test
 
 import (
 	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,12 +40,99 @@ func TestBurstThenRefuseWithRetryAfter(t *testing.T) {
 	}
 }
 
-func TestRedisDownIsAnError(t *testing.T) {
-	rdb := redistest.Embedded(t)
-	l := ratelimit.New(rdb, 2, 3, "x")
-	_ = rdb.Close()
-	if _, _, _, _, err := l.Allow(context.Background(), "key_a"); err == nil {
-		t.Error("Allow with Redis closed succeeded")
+// redisServer runs a redis-server of the test's own on a free port, so that
+// the test can stop and start it. It skips without the binary.
+type redisServer struct {
+	t    *testing.T
+	port string
+	cmd  *exec.Cmd
+}
+
+func startRedisServer(t *testing.T, port string) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("HUB_TEST_REQUIRE_REDIS") == "1" {
+			t.Fatal("redis-server is not on PATH")
+		}
+		t.Skip("redis-server is not on PATH")
+	}
+	if port == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		ln.Close()
+	}
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &redisServer{t: t, port: port, cmd: cmd}
+	t.Cleanup(s.stop)
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
+	defer c.Close()
+	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
+		if i > 100 {
+			t.Fatal("redis-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+func (s *redisServer) stop() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// TestRedisAwayFallsBackToThisProcess: while Redis is away, a key keeps its
+// rate and burst in this process (a till keeps stamping); when Redis is
+// back, the budget is Redis's again.
+func TestRedisAwayFallsBackToThisProcess(t *testing.T) {
+	srv := startRedisServer(t, "")
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + srv.port, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = rdb.Close() })
+	l := ratelimit.New(rdb, 5, 4, "away")
+	ctx := context.Background()
+	if ok, _, _, _, err := l.Allow(ctx, "key_a"); err != nil || !ok || l.Fallbacks() != 0 {
+		t.Fatalf("with Redis: allowed=%v err=%v fallbacks=%d", ok, err, l.Fallbacks())
+	}
+	srv.stop()
+	allowed := 0
+	var retry time.Duration
+	for i := 0; i < 6; i++ {
+		ok, _, _, r, err := l.Allow(ctx, "key_a")
+		if err != nil {
+			t.Fatalf("request %d with Redis away: %v", i, err)
+		}
+		if ok {
+			allowed++
+		} else {
+			retry = r
+		}
+	}
+	// The burst of 4, and at most one more refilled (5/s) while the first
+	// call found Redis gone; then refused with a Retry-After.
+	if allowed < 4 || allowed > 5 || retry <= 0 || retry > time.Second || l.Fallbacks() != 6 {
+		t.Errorf("with Redis away: %d of 6 allowed (want the burst of 4, or 5), retry %v, fallbacks %d", allowed, retry, l.Fallbacks())
+	}
+	startRedisServer(t, srv.port)
+	time.Sleep(ratelimit.RedisRetryAfter + 50*time.Millisecond)
+	before := l.Fallbacks()
+	for i := 0; i < 4; i++ {
+		if ok, _, _, _, err := l.Allow(ctx, "key_c"); err != nil || !ok {
+			t.Fatalf("after Redis came back: allowed=%v err=%v", ok, err)
+		}
+	}
+	if l.Fallbacks() != before {
+		t.Errorf("after Redis came back the limiter still decided alone (%d fallbacks more)", l.Fallbacks()-before)
+	}
+	if n, err := rdb.Keys(ctx, "*away:ratelimit:key_c*").Result(); err != nil || len(n) == 0 {
+		t.Errorf("no budget in Redis after it came back: %v, %v", n, err)
 	}
 }
 
