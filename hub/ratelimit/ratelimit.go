@@ -56,7 +56,7 @@ type Limiter struct {
 type keyLease struct {
 	// local is the key's budget in this process alone, used while Redis
 	// cannot answer (made on first need).
-	local *rate.Limiter
+	local     *rate.Limiter
 	mu        sync.Mutex // held across the Redis call: one lease at a time per key
 	tokens    int        // taken from Redis, not handed out yet
 	remaining int        // what Redis said remained after the last lease
