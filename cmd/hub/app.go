@@ -188,7 +188,8 @@ func (a *app) handler() (http.Handler, error) {
 		Service: a.svc, AdminToken: a.cfg.AdminToken, Limiter: limiter, Pages: pages,
 		PublicLimiter: public, HooksLimiter: hooks, TrustedProxies: proxies,
 		Logger: a.log, Registry: reg, MaxBodyBytes: a.cfg.MaxBodyBytes, PublicURL: a.cfg.publicURL(),
-		Passes: a.providers,
+		RequestTimeout: a.cfg.RequestTimeout,
+		Passes:         a.providers,
 		Checks: map[string]func(context.Context) error{
 			"database": a.store.Ping,
 			"redis":    func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },

@@ -33,6 +33,7 @@ type config struct {
 	WithWorkers      bool
 	Scheduler        bool
 	ShutdownTimeout  time.Duration
+	RequestTimeout   time.Duration
 	RelayMinAge      time.Duration
 	DatabaseMaxConns int
 	KeyCacheTTL      time.Duration
@@ -81,6 +82,7 @@ var settings = []setting{
 	{"migrate", "HUB_MIGRATE", "true", "apply database migrations on start"},
 	{"with-workers", "HUB_WITH_WORKERS", "false", "serve: also run workers and the scheduler in the API process"},
 	{"scheduler", "HUB_SCHEDULER", "true", "work: also run the periodic tasks (safe on every replica)"},
+	{"request-timeout", "HUB_REQUEST_TIMEOUT", "10s", "longest an API request may work; past it its database and queue calls are cancelled and it answers 503 (0 disables)"},
 	{"shutdown-timeout", "HUB_SHUTDOWN_TIMEOUT", "15s", "how long a stopping process waits for requests in flight"},
 	{"relay-min-age", "HUB_RELAY_MIN_AGE", "30s", "age after which an undispatched event is enqueued again by the relay"},
 	{"database-max-conns", "HUB_DATABASE_MAX_CONNS", "16", "PostgreSQL pool size (SQLite uses one writer and several readers)"},
@@ -112,7 +114,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"public-rate-limit": &c.PublicRateLimit, "hooks-rate-limit": &c.HooksRateLimit, "trusted-proxies": &c.TrustedProxies, "max-body-bytes": &c.MaxBodyBytes,
 		"queue-prefix": &c.QueuePrefix, "concurrency": &c.Concurrency, "log-level": &c.LogLevel,
 		"log-format": &c.LogFormat, "migrate": &c.Migrate, "with-workers": &c.WithWorkers,
-		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "relay-min-age": &c.RelayMinAge,
+		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "request-timeout": &c.RequestTimeout, "relay-min-age": &c.RelayMinAge,
 		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
 		"gc-percent": &c.GCPercent, "memory-limit-mb": &c.MemoryLimitMB, "webhook-allow-cidrs": &c.WebhookAllow,
 		"poll-interval": &c.PollInterval, "delivery-log-retention": &c.DeliveryLogKeep,

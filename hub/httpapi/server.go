@@ -60,6 +60,11 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Zero means 1 MiB.
 	MaxBodyBytes int64
+	// RequestTimeout bounds each request's work: past it the database calls
+	// and queue calls of the request are cancelled and the answer is 503
+	// unavailable (nothing half written: a write's transaction rolls back).
+	// Zero means no deadline.
+	RequestTimeout time.Duration
 	// Passes builds signed wallet passes for the pass web service. Nil
 	// answers 404 to pass downloads.
 	Passes PassBuilder
@@ -245,6 +250,9 @@ func New(cfg Config) (http.Handler, error) {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.Use(s.observe, s.recover, s.limitBody)
+	if cfg.RequestTimeout > 0 {
+		r.Use(deadline(cfg.RequestTimeout))
+	}
 	r.NoRoute(func(c *gin.Context) { s.fail(c, errNoRoute) })
 	r.NoMethod(func(c *gin.Context) { s.fail(c, errMethod) })
 	for _, rt := range routes {
@@ -281,6 +289,16 @@ func (s *server) recover(c *gin.Context) {
 		}
 	}()
 	c.Next()
+}
+
+// deadline gives each request a context that ends after d.
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
 }
 
 // limitBody refuses bodies over the limit: at once when Content-Length says so,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/7loc/hub/hub"
 )
 
 // Group commit on SQLite. Writers do not each run BEGIN IMMEDIATE ... COMMIT:
@@ -18,6 +20,12 @@ import (
 
 // maxGroup bounds how many transactions share one commit.
 const maxGroup = 64
+
+// MaxQueuedWrites bounds the write transactions waiting for SQLite's one
+// writer (about half a second of its work): past it a write is refused at
+// once as unavailable (the API answers 503 with Retry-After) instead of
+// queueing without end and holding its request's memory.
+const MaxQueuedWrites = 1024
 
 // Request states.
 const (
@@ -54,6 +62,10 @@ func (w *sqliteWriter) submit(ctx context.Context, fn func(querier) error) error
 	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
 	w.group.mu.Lock()
+	if len(w.group.queue) >= MaxQueuedWrites {
+		w.group.mu.Unlock()
+		return hub.Errorf(hub.EUnavailable, "the database is busy: too many writes wait; try again shortly")
+	}
 	w.group.queue = append(w.group.queue, req)
 	w.group.mu.Unlock()
 	for {

@@ -134,3 +134,43 @@ func TestWALStaysBounded(t *testing.T) {
 		t.Errorf("the WAL holds %d frames", frames)
 	}
 }
+
+// TestWriteQueueIsBounded: with the writer busy, MaxQueuedWrites writes
+// wait and the next is refused at once as unavailable; the waiting ones
+// all commit once the writer is free.
+func TestWriteQueueIsBounded(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w := st.w
+	w.sem <- struct{}{} // the writer is busy
+	errs := make(chan error, MaxQueuedWrites)
+	for range MaxQueuedWrites {
+		go func() { errs <- w.submit(ctx, func(querier) error { return nil }) }()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		w.group.mu.Lock()
+		n := len(w.group.queue)
+		w.group.mu.Unlock()
+		if n == MaxQueuedWrites {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes queued, want %d", n, MaxQueuedWrites)
+		}
+	}
+	start := time.Now()
+	err = w.submit(ctx, func(querier) error { return nil })
+	if hub.ErrorCode(err) != hub.EUnavailable || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("write past the bound = %v after %s, want unavailable at once", err, time.Since(start))
+	}
+	<-w.sem // free the writer: the queued writes commit
+	for range MaxQueuedWrites {
+		if err := <-errs; err != nil {
+			t.Fatalf("a queued write failed: %v", err)
+		}
+	}
+}
