@@ -94,8 +94,24 @@ func TestBrowserLoginCreateKeyCopy(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#password`), ownerPassword),
 		chromedp.Click(chromedp.Search(`//button[normalize-space()="Log in"]`)),
 		chromedp.WaitVisible(addKey),
-		chromedp.Click(addKey),
-		chromedp.WaitVisible(chromedp.CSS(`dialog#add-key[open]`)),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	// The page after the login redirect may still be replacing its nodes
+	// when the button is first seen ("No node with given id found"): a
+	// click that lost its node is tried again.
+	for attempt := 1; ; attempt++ {
+		err = chromedp.Do(ctx, chromedp.Click(addKey), chromedp.WaitVisible(chromedp.CSS(`dialog#add-key[open]`)))
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "No node with given id") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("browser: opening the dialog: %v", err)
+	}
+	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#key-login`), "bob"),
 		chromedp.SendKeys(chromedp.CSS(`#key-name`), "Till 9"),
 		chromedp.Click(chromedp.Search(`//dialog[@id="add-key"]//button[normalize-space()="Create"]`)),
