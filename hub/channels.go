@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -132,7 +131,7 @@ func (s *Service) PutChannelConfig(ctx context.Context, businessID, provider str
 				return Errorf(EValidation, "the %s configuration is not usable: %v", provider, err)
 			}
 		}
-		sealed, err := s.sealSecrets(cfg)
+		sealed, err := s.sealSecrets(cfg.Secrets, sealAD(cfg.BusinessID, cfg.Provider))
 		if err != nil {
 			return err
 		}
@@ -186,16 +185,8 @@ func channelValue(f ChannelField, raw any) (string, string) {
 // second): far above any provider's real limit, and short to store.
 const MaxChannelRate = 1_000_000
 
-func sealAD(businessID, provider string) []byte {
-	return []byte("channel/" + businessID + "/" + provider)
-}
-
-func (s *Service) sealSecrets(cfg *ChannelConfig) ([]byte, error) {
-	plain, err := json.Marshal(cfg.Secrets)
-	if err != nil {
-		return nil, err
-	}
-	return s.box.Seal(plain, sealAD(cfg.BusinessID, cfg.Provider)), nil
+func sealAD(businessID, provider string) string {
+	return "channel/" + businessID + "/" + provider
 }
 
 // channelConfig loads and opens a business's provider configuration.
@@ -214,21 +205,16 @@ func (s *Service) channelConfig(ctx context.Context, tx Tx, businessID, provider
 }
 
 func (s *Service) openConfig(st *StoredChannelConfig) (*ChannelConfig, error) {
-	plain, err := s.box.Open(st.Sealed, sealAD(st.BusinessID, st.Provider))
+	secrets, err := s.openSecrets(st.Sealed, sealAD(st.BusinessID, st.Provider), "channel")
 	if err != nil {
-		return nil, &Error{Code: EInternal, Message: "channel secrets do not open; was HUB_SECRET_KEY changed?", Err: err}
+		return nil, err
 	}
 	cfg := &ChannelConfig{BusinessID: st.BusinessID, Provider: st.Provider, Enabled: st.Enabled,
 		Settings: st.Settings, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt}
 	if cfg.Settings == nil {
 		cfg.Settings = map[string]string{}
 	}
-	if err := json.Unmarshal(plain, &cfg.Secrets); err != nil {
-		return nil, err
-	}
-	if cfg.Secrets == nil {
-		cfg.Secrets = map[string]string{}
-	}
+	cfg.Secrets = secrets
 	return cfg, nil
 }
 

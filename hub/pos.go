@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -149,8 +148,8 @@ type TillQueue interface {
 	EnqueueTillSale(ctx context.Context, businessID, provider, orderID string) error
 }
 
-func posSealAD(businessID, provider string) []byte {
-	return []byte("pos/" + businessID + "/" + provider)
+func posSealAD(businessID, provider string) string {
+	return "pos/" + businessID + "/" + provider
 }
 
 func (s *Service) tillProvider(provider string) (TillProvider, error) {
@@ -166,15 +165,9 @@ func (s *Service) tillProvider(provider string) (TillProvider, error) {
 
 func (s *Service) openPos(st *StoredPosConnection) (*PosConnection, error) {
 	c := st.PosConnection
-	plain, err := s.box.Open(st.Sealed, posSealAD(st.BusinessID, st.Provider))
-	if err != nil {
-		return nil, &Error{Code: EInternal, Message: "till secrets do not open; was HUB_SECRET_KEY changed?", Err: err}
-	}
-	if err := json.Unmarshal(plain, &c.Secrets); err != nil {
+	var err error
+	if c.Secrets, err = s.openSecrets(st.Sealed, posSealAD(st.BusinessID, st.Provider), "till"); err != nil {
 		return nil, err
-	}
-	if c.Secrets == nil {
-		c.Secrets = map[string]string{}
 	}
 	if c.Settings == nil {
 		c.Settings = map[string]string{}
@@ -183,11 +176,11 @@ func (s *Service) openPos(st *StoredPosConnection) (*PosConnection, error) {
 }
 
 func (s *Service) sealPos(c *PosConnection) (*StoredPosConnection, error) {
-	plain, err := json.Marshal(c.Secrets)
+	sealed, err := s.sealSecrets(c.Secrets, posSealAD(c.BusinessID, c.Provider))
 	if err != nil {
 		return nil, err
 	}
-	return &StoredPosConnection{PosConnection: *c, Sealed: s.box.Seal(plain, posSealAD(c.BusinessID, c.Provider))}, nil
+	return &StoredPosConnection{PosConnection: *c, Sealed: sealed}, nil
 }
 
 func (s *Service) posConnection(ctx context.Context, tx Tx, businessID, provider string) (*PosConnection, error) {

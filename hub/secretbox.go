@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -71,4 +72,31 @@ func (b *SecretBox) MAC(msg string) []byte {
 	m := hmac.New(sha256.New, b.mac)
 	m.Write([]byte(msg))
 	return m.Sum(nil)
+}
+
+// sealSecrets seals a map of secrets as JSON, bound to what they belong to
+// (ad: a ciphertext moved to another row does not open).
+func (s *Service) sealSecrets(secrets map[string]string, ad string) ([]byte, error) {
+	plain, err := json.Marshal(secrets)
+	if err != nil {
+		return nil, err
+	}
+	return s.box.Seal(plain, []byte(ad)), nil
+}
+
+// openSecrets opens what sealSecrets sealed; never nil. what names the
+// secrets in the error ("channel", "till").
+func (s *Service) openSecrets(sealed []byte, ad, what string) (map[string]string, error) {
+	plain, err := s.box.Open(sealed, []byte(ad))
+	if err != nil {
+		return nil, &Error{Code: EInternal, Message: what + " secrets do not open; was HUB_SECRET_KEY changed?", Err: err}
+	}
+	var secrets map[string]string
+	if err := json.Unmarshal(plain, &secrets); err != nil {
+		return nil, err
+	}
+	if secrets == nil {
+		secrets = map[string]string{}
+	}
+	return secrets, nil
 }

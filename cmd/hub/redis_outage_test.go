@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,47 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/7loc/hub/hub/redistest"
 )
-
-// ownRedis is a redis-server of the test's own, to stop and start.
-type ownRedis struct {
-	addr string
-	cmd  *exec.Cmd
-}
-
-func startOwnRedis(t *testing.T, addr string) *ownRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("HUB_TEST_REQUIRE_REDIS") == "1" {
-			t.Fatal("redis-server is not on PATH")
-		}
-		t.Skip("redis-server is not on PATH")
-	}
-	host, port, _ := net.SplitHostPort(addr)
-	r := &ownRedis{addr: addr, cmd: exec.Command(bin, "--port", port, "--bind", host, "--save", "", "--appendonly", "no")}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.stop)
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
-		if i > 200 {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return r
-}
-
-func (r *ownRedis) stop() {
-	if r.cmd.ProcessState == nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-	}
-}
 
 // TestRedisOutageKeepsStamping: with the default rate limits and workers in
 // the API process, Redis stopped for three seconds refuses no stamp, and
@@ -67,7 +27,7 @@ func TestRedisOutageKeepsStamping(t *testing.T) {
 		t.Skip("builds and runs the hub binary")
 	}
 	redisAddr := freePort(t)
-	rds := startOwnRedis(t, redisAddr)
+	rds := redistest.StartServer(t, redisAddr)
 	bin := buildHub(t)
 	addr := freePort(t)
 	env := []string{
@@ -153,9 +113,9 @@ func TestRedisOutageKeepsStamping(t *testing.T) {
 		}(c)
 	}
 	time.Sleep(time.Second)
-	rds.stop()
+	rds.Stop()
 	time.Sleep(3 * time.Second)
-	startOwnRedis(t, redisAddr)
+	redistest.StartServer(t, redisAddr)
 	time.Sleep(time.Second)
 	stop()
 	wg.Wait()

@@ -2,10 +2,6 @@ package ratelimit_test
 
 import (
 	"context"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,68 +36,19 @@ func TestBurstThenRefuseWithRetryAfter(t *testing.T) {
 	}
 }
 
-// redisServer runs a redis-server of the test's own on a free port, so that
-// the test can stop and start it. It skips without the binary.
-type redisServer struct {
-	t    *testing.T
-	port string
-	cmd  *exec.Cmd
-}
-
-func startRedisServer(t *testing.T, port string) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("HUB_TEST_REQUIRE_REDIS") == "1" {
-			t.Fatal("redis-server is not on PATH")
-		}
-		t.Skip("redis-server is not on PATH")
-	}
-	if port == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-		ln.Close()
-	}
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &redisServer{t: t, port: port, cmd: cmd}
-	t.Cleanup(s.stop)
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
-	defer c.Close()
-	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
-		if i > 100 {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return s
-}
-
-func (s *redisServer) stop() {
-	if s.cmd.ProcessState == nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	}
-}
-
 // TestRedisAwayFallsBackToThisProcess: while Redis is away, a key keeps its
 // rate and burst in this process (a till keeps stamping); when Redis is
 // back, the budget is Redis's again.
 func TestRedisAwayFallsBackToThisProcess(t *testing.T) {
-	srv := startRedisServer(t, "")
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + srv.port, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	srv := redistest.StartServer(t, "")
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
 	l := ratelimit.New(rdb, 5, 4, "away")
 	ctx := context.Background()
 	if ok, _, _, _, err := l.Allow(ctx, "key_a"); err != nil || !ok || l.Fallbacks() != 0 {
 		t.Fatalf("with Redis: allowed=%v err=%v fallbacks=%d", ok, err, l.Fallbacks())
 	}
-	srv.stop()
+	srv.Stop()
 	allowed := 0
 	var retry time.Duration
 	for i := 0; i < 6; i++ {
@@ -120,7 +67,7 @@ func TestRedisAwayFallsBackToThisProcess(t *testing.T) {
 	if allowed < 4 || allowed > 5 || retry <= 0 || retry > time.Second || l.Fallbacks() != 6 {
 		t.Errorf("with Redis away: %d of 6 allowed (want the burst of 4, or 5), retry %v, fallbacks %d", allowed, retry, l.Fallbacks())
 	}
-	startRedisServer(t, srv.port)
+	redistest.StartServer(t, srv.Addr)
 	time.Sleep(ratelimit.RedisRetryAfter + 50*time.Millisecond)
 	before := l.Fallbacks()
 	for i := 0; i < 4; i++ {

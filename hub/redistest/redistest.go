@@ -7,7 +7,9 @@ package redistest
 
 import (
 	"context"
+	"net"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -77,4 +79,60 @@ func Prefix(t testing.TB, rdb *redis.Client) string {
 		_ = rdb.SRem(ctx, "asynq:queues", prefix+":events", prefix+":maintenance").Err()
 	})
 	return prefix
+}
+
+// Server is a redis-server of the test's own, which the test may stop and
+// start again on the same address (to play an outage).
+type Server struct {
+	// Addr is host:port.
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// StartServer starts redis-server on addr ("" picks a free loopback port),
+// waits until it answers, and stops it when the test ends. It skips without
+// the binary, or fails with HUB_TEST_REQUIRE_REDIS=1.
+func StartServer(t testing.TB, addr string) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("HUB_TEST_REQUIRE_REDIS") == "1" {
+			t.Fatal("redis-server is not on PATH")
+		}
+		t.Skip("redis-server is not on PATH")
+	}
+	if addr == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		ln.Close()
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Addr: addr, cmd: exec.Command(bin, "--port", port, "--bind", host, "--save", "", "--appendonly", "no")}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
+		if i > 200 {
+			t.Fatal("redis-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+// Stop kills the server (again is harmless).
+func (s *Server) Stop() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
 }
