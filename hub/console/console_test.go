@@ -671,13 +671,23 @@ func TestLanguages(t *testing.T) {
 func TestCatalogsAreComplete(t *testing.T) {
 	read := func(lang string) map[string]string {
 		t.Helper()
-		raw, err := os.ReadFile(filepath.Join("locales", lang+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]string
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s: %v", lang, err)
+		pages, _ := filepath.Glob(filepath.Join("locales", "*."+lang+".json"))
+		m := map[string]string{}
+		for _, path := range append([]string{filepath.Join("locales", lang+".json")}, pages...) {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var file map[string]string
+			if err := json.Unmarshal(raw, &file); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for id, text := range file {
+				if _, dup := m[id]; dup {
+					t.Errorf("%s: message %q is in two files", path, id)
+				}
+				m[id] = text
+			}
 		}
 		return m
 	}
@@ -701,7 +711,7 @@ func TestCatalogsAreComplete(t *testing.T) {
 			t.Errorf("%s has other messages than English (-en +%s):\n%s", lang, lang, diff)
 		}
 	}
-	used := regexp.MustCompile(`T "([a-z_.]+)"|"((?:login|error|flash|keys|staff|hook|hooks|invitation|common|nav|language|settings|channels|channel|customers|customer)\.[a-z_.]+)"`)
+	used := regexp.MustCompile(`T "([a-z_.]+)"|"((?:login|error|flash|keys|staff|hook|hooks|invitation|common|nav|language|settings|channels|channel|customers|customer|templates|template|campaigns|campaign|automations|automation)\.[a-z_.]+)"`)
 	sources, _ := filepath.Glob("templates/*.html")
 	code, _ := filepath.Glob("*.go")
 	for _, f := range append(sources, code...) {

@@ -65,7 +65,8 @@
 //
 // # Languages
 //
-// English, Thai and Hindi, each a message catalog in locales/*.json. The
+// English, Thai and Hindi, each a message catalog: locales/<lang>.json for
+// the shared messages and locales/<page>.<lang>.json for a page's own. The
 // language is, in order: ?lang= on the URL, the owner's stored choice
 // (hub.Owner.Language, set in the page header), the browser's
 // Accept-Language, the business's default language, English. Dates show in

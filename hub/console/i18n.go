@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -26,18 +27,26 @@ func newCatalog() (*catalog, error) {
 	c := &catalog{bundle: i18n.NewBundle(language.English)}
 	c.bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
 	for _, lang := range Languages {
-		mf, err := c.bundle.LoadMessageFileFS(files, "locales/"+lang+".json")
+		// locales/<lang>.json holds the shared messages; a page may keep its
+		// own in locales/<page>.<lang>.json.
+		paths, err := fs.Glob(files, "locales/*."+lang+".json")
 		if err != nil {
-			return nil, fmt.Errorf("console: messages %s: %w", lang, err)
+			return nil, err
 		}
-		if lang == "en" {
-			for _, m := range mf.Messages {
-				c.ids = append(c.ids, m.ID)
+		for _, path := range append([]string{"locales/" + lang + ".json"}, paths...) {
+			mf, err := c.bundle.LoadMessageFileFS(files, path)
+			if err != nil {
+				return nil, fmt.Errorf("console: messages %s: %w", path, err)
 			}
-			sort.Strings(c.ids)
+			if lang == "en" {
+				for _, m := range mf.Messages {
+					c.ids = append(c.ids, m.ID)
+				}
+			}
 		}
 		c.tags = append(c.tags, language.Make(lang))
 	}
+	sort.Strings(c.ids)
 	c.matcher = language.NewMatcher(c.tags)
 	return c, nil
 }
