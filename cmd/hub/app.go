@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/7loc/hub/channels"
@@ -48,6 +49,10 @@ type app struct {
 	publisher   *tasks.Publisher
 	providers   *providers
 	allow       []netip.Prefix
+
+	// registry holds the process's metrics: /metrics of the API, or of
+	// HUB_METRICS_ADDR for a worker without one.
+	registry *prometheus.Registry
 }
 
 func newLogger(cfg *config, w io.Writer) (*slog.Logger, error) {
@@ -70,7 +75,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.RedisURL == "" {
 		return nil, errors.New("HUB_REDIS_URL is required (redis://host:6379/0); `hub dev` embeds one")
 	}
-	a := &app{cfg: cfg, log: log, queues: tasks.NewQueues(cfg.QueuePrefix)}
+	a := &app{cfg: cfg, log: log, queues: tasks.NewQueues(cfg.QueuePrefix), registry: prometheus.NewRegistry()}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -161,9 +166,10 @@ func (a *app) Close() {
 
 // handler builds the HTTP API.
 func (a *app) handler() (http.Handler, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newQueueCollector(asynq.NewInspectorFromRedisClient(a.rdb), a.queues, a.svc))
+	reg := a.registry
+	if err := a.registerProcessMetrics(); err != nil {
+		return nil, err
+	}
 	pages, err := cardpage.New()
 	if err != nil {
 		return nil, err
@@ -241,8 +247,13 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	h.DeliveryLogRetention = a.cfg.DeliveryLogKeep
 	wh := tasks.NewWebhooks(a.svc, newWebhookSender(a.allow, version), a.publisher, a.log)
 	wh.PerHook = max(1, a.cfg.Concurrency/2) // one endpoint gets at most half the workers
+	metrics, err := newWorkerMetrics(a.registry, tasks.DefaultPeriodic)
+	if err != nil {
+		return err
+	}
+	wh.Attempted = metrics.webhookAttempted
 	router := channels.NewRouter(channels.Config{
-		Ledger: a.svc, Limiter: ratelimit.NewShared(a.rdb, a.cfg.QueuePrefix),
+		Ledger: countingLedger{Ledger: a.svc, sends: metrics.sends}, Limiter: ratelimit.NewShared(a.rdb, a.cfg.QueuePrefix),
 		Factories: a.providers.factories(), SendTimeout: sendTimeout, Logger: a.log,
 	})
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
@@ -250,7 +261,46 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 		PollInterval: a.cfg.PollInterval, Messages: tasks.NewMessages(router),
 		Campaigns:   tasks.NewCampaigns(a.queue, a.queues, a.svc, router, a.log),
 		Automations: tasks.NewAutomations(a.queue, a.queues, a.svc, a.log),
+		Observer:    metrics,
 	})
+}
+
+// registerProcessMetrics adds the Go runtime, process and queue collectors
+// to the registry, once.
+func (a *app) registerProcessMetrics() error {
+	err := a.registry.Register(collectors.NewGoCollector())
+	if errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errors.Join(a.registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
+		a.registry.Register(newQueueCollector(asynq.NewInspectorFromRedisClient(a.rdb), a.queues, a.svc)))
+}
+
+// serveMetrics serves the registry at /metrics on addr until ctx ends: the
+// scrape target of a worker process, which has no API.
+func (a *app) serveMetrics(ctx context.Context, addr string) error {
+	if err := a.registerProcessMetrics(); err != nil {
+		return err
+	}
+	ln, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	a.log.Info("metrics listening", "addr", ln.Addr().String())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func listen(addr string) (net.Listener, error) {

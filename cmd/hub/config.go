@@ -41,6 +41,7 @@ type config struct {
 	MemoryLimitMB    int
 	WebhookAllow     string
 	PollInterval     time.Duration
+	MetricsAddr      string
 	DeliveryLogKeep  time.Duration
 	TelegramURL      string
 	WhatsAppURL      string
@@ -88,6 +89,7 @@ var settings = []setting{
 	{"database-max-conns", "HUB_DATABASE_MAX_CONNS", "16", "PostgreSQL pool size (SQLite uses one writer and several readers)"},
 	{"gc-percent", "HUB_GC_PERCENT", "800", "Go GC target percent; the hub's live heap is small, so collecting less often saves CPU (GOGC, when set, wins)"},
 	{"memory-limit-mb", "HUB_MEMORY_LIMIT_MB", "512", "soft memory limit in MiB; near it the GC runs as often as needed (GOMEMLIMIT, when set, wins; 0 means none)"},
+	{"metrics-addr", "HUB_METRICS_ADDR", "", "work: serve /metrics for Prometheus on this address (e.g. :9091); empty serves none (serve and dev have /metrics on the API)"},
 	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "10ms", "how long an idle worker waits before looking for new tasks again; the latency floor of event dispatch"},
 	{"delivery-log-retention", "HUB_DELIVERY_LOG_RETENTION", "720h", "how long webhook delivery attempts are kept (30 days)"},
 	{"webhook-allow-cidrs", "HUB_WEBHOOK_ALLOW_CIDRS", "", "comma-separated address ranges webhooks may reach although private or loopback (tests, private deployments); dev adds 127.0.0.0/8 and ::1/128"},
@@ -117,7 +119,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "request-timeout": &c.RequestTimeout, "relay-min-age": &c.RelayMinAge,
 		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
 		"gc-percent": &c.GCPercent, "memory-limit-mb": &c.MemoryLimitMB, "webhook-allow-cidrs": &c.WebhookAllow,
-		"poll-interval": &c.PollInterval, "delivery-log-retention": &c.DeliveryLogKeep,
+		"poll-interval": &c.PollInterval, "metrics-addr": &c.MetricsAddr, "delivery-log-retention": &c.DeliveryLogKeep,
 		"telegram-api-url": &c.TelegramURL, "whatsapp-api-url": &c.WhatsAppURL, "viber-api-url": &c.ViberURL,
 		"apns-url": &c.APNsURL, "google-wallet-url": &c.GoogleWalletURL, "google-token-url": &c.GoogleTokenURL,
 		"poster-api-url": &c.PosterURL, "poster-app-id": &c.PosterAppID, "poster-app-secret": &c.PosterAppSecret,

@@ -143,7 +143,13 @@ func runWork(ctx context.Context, args []string, stderr io.Writer, lookup func(s
 		return err
 	}
 	defer stopProfile()
-	return a.runWorkers(ctx, cfg.Scheduler)
+	if cfg.MetricsAddr == "" {
+		return a.runWorkers(ctx, cfg.Scheduler)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.serveMetrics(gctx, cfg.MetricsAddr) })
+	g.Go(func() error { return a.runWorkers(gctx, cfg.Scheduler) })
+	return g.Wait()
 }
 
 func runMigrate(ctx context.Context, args []string, stderr io.Writer, lookup func(string) (string, bool)) error {

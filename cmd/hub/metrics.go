@@ -7,6 +7,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/7loc/hub/channels"
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/tasks"
 )
@@ -88,4 +89,101 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, lag.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, ok)
+}
+
+// workerMetrics counts what this process's workers did: task runs by type
+// and result, webhook attempts and message sends by outcome, and the last
+// success of each periodic task. The counters are per process; Prometheus
+// sums them over replicas (and takes the max of the last-success times).
+type workerMetrics struct {
+	runs     *prometheus.CounterVec
+	webhooks *prometheus.CounterVec
+	sends    *prometheus.CounterVec
+	periodic *prometheus.GaugeVec
+	// isPeriodic names the periodic task types.
+	isPeriodic map[string]bool
+}
+
+func newWorkerMetrics(reg prometheus.Registerer, periodic []tasks.Periodic) (*workerMetrics, error) {
+	m := &workerMetrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hub_task_runs_total",
+			Help: "Task handler runs in this process by task type and result (ok or error)."}, []string{"type", "result"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hub_webhook_attempts_total",
+			Help: "Webhook delivery attempts recorded by this process, by outcome (delivered, retry, gone, given_up)."}, []string{"outcome"}),
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hub_message_sends_total",
+			Help: "Message sends to a provider answered in this process, by channel and outcome (sent, retry, rate_limited, failed)."}, []string{"channel", "outcome"}),
+		periodic: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hub_periodic_last_success_timestamp_seconds",
+			Help: "Unix time at which this process last ran the periodic task without error (absent until it has)."}, []string{"task"}),
+		isPeriodic: map[string]bool{},
+	}
+	for _, p := range periodic {
+		m.isPeriodic[p.Type] = true
+	}
+	for _, c := range []prometheus.Collector{m.runs, m.webhooks, m.sends, m.periodic} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// TaskDone implements tasks.Observer.
+func (m *workerMetrics) TaskDone(taskType string, err error) {
+	if err != nil {
+		m.runs.WithLabelValues(taskType, "error").Inc()
+		return
+	}
+	m.runs.WithLabelValues(taskType, "ok").Inc()
+	if m.isPeriodic[taskType] {
+		m.periodic.WithLabelValues(taskType).SetToCurrentTime()
+	}
+}
+
+// webhookAttempted counts a recorded webhook attempt.
+func (m *workerMetrics) webhookAttempted(o tasks.Outcome) {
+	m.webhooks.WithLabelValues(o.String()).Inc()
+}
+
+// countingLedger is the channel router's ledger that counts every provider
+// answer it records.
+type countingLedger struct {
+	channels.Ledger
+	sends *prometheus.CounterVec
+}
+
+// FinishSend implements channels.Ledger.
+func (l countingLedger) FinishSend(ctx context.Context, o *hub.Outgoing, r hub.Receipt, sendErr error, final bool) (hub.SendOutcome, error) {
+	out, err := l.Ledger.FinishSend(ctx, o, r, sendErr, final)
+	if err == nil {
+		l.count(o, sendErr, out)
+	}
+	return out, err
+}
+
+// FinishSends implements channels.Ledger.
+func (l countingLedger) FinishSends(ctx context.Context, sent []hub.Sent, final bool) ([]hub.SendOutcome, error) {
+	outs, err := l.Ledger.FinishSends(ctx, sent, final)
+	if err == nil {
+		for i := range min(len(sent), len(outs)) {
+			l.count(sent[i].Out, sent[i].Err, outs[i])
+		}
+	}
+	return outs, err
+}
+
+func (l countingLedger) count(o *hub.Outgoing, sendErr error, out hub.SendOutcome) {
+	outcome := "failed"
+	switch {
+	case sendErr == nil:
+		outcome = "sent"
+	case out.RateLimited:
+		outcome = "rate_limited"
+	case out.Retry:
+		outcome = "retry"
+	}
+	channel := ""
+	if o != nil && o.Delivery != nil {
+		channel = o.Delivery.Channel
+	}
+	l.sends.WithLabelValues(channel, outcome).Inc()
 }

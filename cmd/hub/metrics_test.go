@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/7loc/hub/channels"
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/redistest"
 	"github.com/7loc/hub/hub/sqlstore"
@@ -107,4 +110,139 @@ func TestQueueCollector(t *testing.T) {
 			t.Errorf("outbox lag = %v, want about 90 s", got)
 		}
 	})
+}
+
+// metricValue returns the value of the counter or gauge with the labels, or
+// -1 when the registry has none.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				if !found {
+					continue next
+				}
+			}
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return -1
+}
+
+// TestWorkerMetrics: a webhook that fails once and then succeeds shows as
+// one retry and one delivery, its task runs are counted, and a periodic
+// task's run sets its last-success time.
+func TestWorkerMetrics(t *testing.T) {
+	a, pr, tpl := webhookApp(t)
+	r := newReceiver(t, func(n int) (int, http.Header) {
+		if n == 1 {
+			return 503, nil
+		}
+		return 200, nil
+	})
+	subscribe(t, a, pr, "card_issued", r.srv.URL+"/hook")
+	if got := metricValue(t, a.registry, "hub_webhook_attempts_total", "outcome", "delivered"); got > 0 {
+		t.Fatalf("delivered before any event = %v", got)
+	}
+	issue(t, a, pr, tpl, "metrics@example.com")
+	r.wait(t, 2, 30*time.Second)
+	waitFor(t, 5*time.Second, func() bool {
+		return metricValue(t, a.registry, "hub_webhook_attempts_total", "outcome", "delivered") == 1
+	})
+	if got := metricValue(t, a.registry, "hub_webhook_attempts_total", "outcome", "retry"); got != 1 {
+		t.Errorf("retries = %v, want 1", got)
+	}
+	if got := metricValue(t, a.registry, "hub_task_runs_total", "type", tasks.TypeDeliverWebhook, "result", "ok"); got < 2 {
+		t.Errorf("webhook task runs = %v, want at least 2", got)
+	}
+	if got := metricValue(t, a.registry, "hub_periodic_last_success_timestamp_seconds", "task", tasks.TypeRelayOutbox); got != -1 {
+		t.Errorf("relay last success before it ran = %v", got)
+	}
+	before := time.Now()
+	if _, err := a.queue.Enqueue(asynq.NewTask(tasks.TypeRelayOutbox, nil), asynq.Queue(a.queues.Maintenance)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		return metricValue(t, a.registry, "hub_periodic_last_success_timestamp_seconds", "task", tasks.TypeRelayOutbox) >= float64(before.Unix())
+	})
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stubLedger answers every send with its outcome.
+type stubLedger struct {
+	channels.Ledger
+	out hub.SendOutcome
+}
+
+func (l stubLedger) FinishSend(context.Context, *hub.Outgoing, hub.Receipt, error, bool) (hub.SendOutcome, error) {
+	return l.out, nil
+}
+
+func (l stubLedger) FinishSends(_ context.Context, sent []hub.Sent, _ bool) ([]hub.SendOutcome, error) {
+	outs := make([]hub.SendOutcome, len(sent))
+	for i := range outs {
+		outs[i] = l.out
+	}
+	return outs, nil
+}
+
+// TestCountingLedger: each provider answer is counted by channel and outcome.
+func TestCountingLedger(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		out     hub.SendOutcome
+		outcome string
+	}{
+		{"sent", nil, hub.SendOutcome{}, "sent"},
+		{"rate limited", errors.New("429"), hub.SendOutcome{Retry: true, RateLimited: true}, "rate_limited"},
+		{"transient", errors.New("502"), hub.SendOutcome{Retry: true}, "retry"},
+		{"permanent", errors.New("400"), hub.SendOutcome{}, "failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m, err := newWorkerMetrics(reg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := countingLedger{Ledger: stubLedger{out: tc.out}, sends: m.sends}
+			o := &hub.Outgoing{Delivery: &hub.Delivery{Channel: "telegram"}}
+			if _, err := l.FinishSend(context.Background(), o, hub.Receipt{}, tc.err, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.FinishSends(context.Background(), []hub.Sent{{Out: o, Err: tc.err}, {Out: o, Err: tc.err}}, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := metricValue(t, reg, "hub_message_sends_total", "channel", "telegram", "outcome", tc.outcome); got != 3 {
+				t.Errorf("%s sends = %v, want 3", tc.outcome, got)
+			}
+		})
+	}
 }

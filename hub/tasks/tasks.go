@@ -243,6 +243,27 @@ type WorkerConfig struct {
 	PollInterval time.Duration
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
+	// Observer learns of every task run, for metrics. Nil means none.
+	Observer Observer
+}
+
+// Observer learns what the workers do. Its methods must be fast and safe
+// for concurrent use.
+type Observer interface {
+	// TaskDone is called after each run of a task handler with its error
+	// (nil when it succeeded).
+	TaskDone(taskType string, err error)
+}
+
+// observe reports every handler run of the mux to o.
+func observe(o Observer) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			err := next.ProcessTask(ctx, t)
+			o.TaskDone(t.Type(), err)
+			return err
+		})
+	}
 }
 
 // Run processes tasks from Redis until ctx ends, then shuts down gracefully
@@ -278,6 +299,9 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 		IsFailure:                isFailure,
 	})
 	mux := asynq.NewServeMux()
+	if cfg.Observer != nil {
+		mux.Use(observe(cfg.Observer))
+	}
 	h.Register(mux)
 	if cfg.Webhooks != nil {
 		cfg.Webhooks.Register(mux)

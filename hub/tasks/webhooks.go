@@ -81,6 +81,21 @@ const (
 	GiveUp
 )
 
+// String names the outcome for logs and metrics.
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Gone:
+		return "gone"
+	case RetryLater:
+		return "retry"
+	case GiveUp:
+		return "given_up"
+	}
+	return "unknown"
+}
+
 // SendResult is one delivery attempt as the Sender made it.
 type SendResult struct {
 	Attempt hub.DeliveryAttempt
@@ -107,6 +122,10 @@ type Webhooks struct {
 	PerHook int
 	// BusyDelay is how long a job waits when its hook is busy. Zero means 250 ms.
 	BusyDelay time.Duration
+	// Attempted, when set, learns the outcome of every recorded attempt
+	// (for metrics); a GiveUp or a RetryLater the hook's policy ends counts
+	// as it was judged.
+	Attempted func(Outcome)
 
 	mu   sync.Mutex
 	busy map[string]int
@@ -184,6 +203,9 @@ func (w *Webhooks) deliver(ctx context.Context, t *asynq.Task) error {
 	retryable, err := w.svc.RecordDelivery(ctx, &a, res.Outcome == Gone)
 	if err != nil {
 		return err // the attempt is retried as a task; the receiver dedups on webhook-id
+	}
+	if w.Attempted != nil {
+		w.Attempted(res.Outcome)
 	}
 	if res.Outcome != RetryLater || !retryable {
 		if res.Outcome == GiveUp {
