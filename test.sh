@@ -12,6 +12,7 @@ if [ -n "$unformatted" ]; then
 fi
 echo "go vet"
 go vet ./...
+go vet -tags bench ./cmd/hub  # the benchmarks that run provider fakes
 # The Zapier and Make apps are tested against a real hub on loopback.
 for app in integrations/*/; do
   [ -f "$app/test.sh" ] || continue
@@ -33,6 +34,10 @@ done
 echo "go test -race"
 rc=0
 timeout --kill-after=1m 30m go test -race -count=1 -timeout 20m ./... "$@" || rc=$?
+if [ "$rc" = 0 ] && [ $# = 0 ]; then
+  echo "go test -race -tags bench (the benchmark commands' own tests)"
+  timeout --kill-after=1m 10m go test -race -count=1 -timeout 8m -tags bench -run 'TestBench' ./cmd/hub || rc=$?
+fi
 # hub serve / hub work processes a failed kill test left behind (built into
 # the test's temporary directory).
 pkill -KILL -f '/Test[^ ]*/hub (serve|work)' 2>/dev/null || true

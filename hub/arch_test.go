@@ -44,3 +44,18 @@ func TestNoSidewaysImports(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryLinksNoFakes keeps the provider fakes and the testing packages
+// out of the hub's binary; only the benchmark build (-tags bench) has them.
+func TestBinaryLinksNoFakes(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "../cmd/hub").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		ours := strings.HasPrefix(dep, "github.com/7loc/hub/")
+		if dep == "testing" || dep == "net/http/httptest" || ours && (strings.HasSuffix(dep, "fake") || strings.HasSuffix(dep, "test")) {
+			t.Errorf("cmd/hub links %s", dep)
+		}
+	}
+}

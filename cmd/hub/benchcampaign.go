@@ -1,3 +1,5 @@
+//go:build bench
+
 package main
 
 import (
@@ -14,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -647,27 +648,3 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 	fmt.Fprintf(w, "peak RSS of the bench process (fake, load generator, raw asynq): %s\n", r.benchRSS)
 }
 
-// startCPUProfile writes a CPU profile to the file HUB_CPU_PROFILE names,
-// if any, until the returned function is called. `hub bench campaign
-// --profile` sets it for `hub work`.
-func startCPUProfile(lookup func(string) (string, bool)) (func(), error) {
-	path, _ := lookup("HUB_CPU_PROFILE")
-	return cpuProfile(path)
-}
-
-// cpuProfile writes a CPU profile of this process to path until the
-// returned function is called; an empty path profiles nothing.
-func cpuProfile(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -174,4 +175,29 @@ func perOp(d time.Duration, n int) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000/float64(n))
+}
+
+// startCPUProfile writes a CPU profile to the file HUB_CPU_PROFILE names,
+// if any, until the returned function is called. `hub bench campaign
+// --profile` sets it for `hub work`.
+func startCPUProfile(lookup func(string) (string, bool)) (func(), error) {
+	path, _ := lookup("HUB_CPU_PROFILE")
+	return cpuProfile(path)
+}
+
+// cpuProfile writes a CPU profile of this process to path until the
+// returned function is called; an empty path profiles nothing.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
