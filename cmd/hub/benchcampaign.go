@@ -647,4 +647,3 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 		perOp(workCPU, r.delivered), perOp(r.cpu.pg, r.delivered), perOp(r.cpu.redis, r.delivered))
 	fmt.Fprintf(w, "peak RSS of the bench process (fake, load generator, raw asynq): %s\n", r.benchRSS)
 }
-
