@@ -17,11 +17,15 @@ import (
 var nodeDir = filepath.Join("testdata", "node")
 
 // nodeVerifier returns the path of node, with testdata/node/node_modules
-// installed (running npm ci if needed); it skips the test without Node.js.
+// installed (running npm ci if needed); it skips the test without Node.js,
+// and fails it instead when HUB_TEST_REQUIRE_NODE=1 (as CI sets).
 func nodeVerifier(t *testing.T) string {
 	t.Helper()
 	node, nodeErr := exec.LookPath("node")
 	npm, npmErr := exec.LookPath("npm")
+	if (nodeErr != nil || npmErr != nil) && os.Getenv("HUB_TEST_REQUIRE_NODE") == "1" {
+		t.Fatalf("HUB_TEST_REQUIRE_NODE=1 but node (%v) or npm (%v) is missing", nodeErr, npmErr)
+	}
 	switch {
 	case nodeErr != nil && npmErr != nil:
 		t.Skip("neither node nor npm is on PATH: this test checks deliveries with the npm standardwebhooks verifier and needs Node.js (CI has it)")
