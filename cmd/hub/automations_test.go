@@ -116,7 +116,7 @@ func TestGoalReachedAutomationThroughWorkers(t *testing.T) {
 	if _, err := c.a.svc.RelayDueAutomations(ctx, 0, 100); err != nil {
 		t.Fatalf("relay: %v", err)
 	}
-	time.Sleep(2 * time.Second) // time for a wrongly queued second send to arrive
+	waitSettled(t, c.a) // a wrongly queued second send would be sent by now
 	if n := len(sent()); n != 1 {
 		t.Errorf("%d goal-reached emails, want 1", n)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func TestWebhookDeliveryIsSignedAndOnce(t *testing.T) {
 	c := issue(t, a, pr, tpl, "ann@example.com")
 	// Attempt 1 fails, attempt 2 (immediately) fails, attempt 3 after ~5 s succeeds.
 	r.wait(t, 3, 30*time.Second)
-	time.Sleep(500 * time.Millisecond) // nothing more should come
+	waitSettled(t, a) // nothing more should come
 	got := r.deliveries()
 	if len(got) != 3 {
 		t.Fatalf("deliveries = %d, want 3 (two failures, one success)", len(got))
@@ -167,7 +168,7 @@ func TestWebhookDeliveryIsSignedAndOnce(t *testing.T) {
 	if err := a.publisher.EnqueueDeliveries(context.Background(), []hub.DeliveryJob{{BusinessID: pr.Business.ID, HookID: h.ID, EventID: evs[0].ID, Attempt: 7}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	waitSettled(t, a)
 	if n := len(r.deliveries()); n != 3 {
 		t.Errorf("deliveries after a replayed job = %d, want still 3", n)
 	}
@@ -196,7 +197,7 @@ func TestWebhookGoneRemovesTheHook(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	issue(t, a, pr, tpl, "bob@example.com")
-	time.Sleep(time.Second)
+	waitSettled(t, a)
 	if n := len(r.deliveries()); n != 1 {
 		t.Errorf("deliveries = %d, want 1 (none after the hook was removed)", n)
 	}
@@ -226,7 +227,7 @@ func TestWebhookTooManyRequestsWaits(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	waitSettled(t, a) // the retry stays scheduled for later
 	if n := len(r.deliveries()); n != 1 {
 		t.Errorf("deliveries within Retry-After = %d, want 1", n)
 	}
@@ -267,5 +268,50 @@ func TestSlowEndpointDoesNotHoldUpHealthyOnes(t *testing.T) {
 	}
 	if got := len(slow.deliveries()); got > 6 {
 		t.Errorf("the slow hook got %d deliveries already; the bound should keep it to two at a time", got)
+	}
+}
+
+// waitSettled waits until the hub has nothing left to do now: every event
+// dispatched, and no task of its queues pending, running or waiting to be
+// retried (tasks scheduled for later may remain), three checks in a row.
+// Tests that show that nothing more arrives wait on it, not on a sleep.
+func waitSettled(t *testing.T, a *app) {
+	t.Helper()
+	insp := asynq.NewInspectorFromRedisClient(a.rdb)
+	q := a.queues
+	queues := []string{q.Events, q.Webhooks, q.WebhookRetries, q.Maintenance, q.Messages, q.Campaigns, q.Tills}
+	busy := func() string {
+		if lag, err := a.svc.OutboxLag(context.Background()); err != nil || lag > 0 {
+			return fmt.Sprintf("outbox lag %v %v", lag, err)
+		}
+		known, err := insp.Queues()
+		if err != nil {
+			return err.Error()
+		}
+		for _, name := range queues {
+			if !slices.Contains(known, name) {
+				continue // no task ever reached it
+			}
+			info, err := insp.GetQueueInfo(name)
+			if err != nil {
+				return err.Error()
+			}
+			if n := info.Pending + info.Active + info.Retry; n > 0 {
+				return fmt.Sprintf("%s: %d pending, %d active, %d retry", name, info.Pending, info.Active, info.Retry)
+			}
+		}
+		return ""
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for calm := 0; calm < 3; {
+		if why := busy(); why != "" {
+			calm = 0
+			if time.Now().After(deadline) {
+				t.Fatalf("the hub did not settle in 30 s: %s", why)
+			}
+		} else {
+			calm++
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
