@@ -97,7 +97,7 @@ func TestAutomationEditor(t *testing.T) {
 
 		form := url.Values{"name": {"Come back"}, "enabled": {"on"}, "trigger.event": {"inactivity_trigger"},
 			"delay_seconds": {"abc"}, "delay_unit": {"hours"},
-			"condition": {`{"all": [{"field": "stamps", "op": "gte", "value": 2}]}`},
+			"condition":       {`{"all": [{"field": "stamps", "op": "gte", "value": 2}]}`},
 			"actions[0].type": {""}, "actions[1].type": {"send_message"}, "actions[1].template_id": {*miss.Actions[0].TemplateID},
 			"actions[1].channels": {"email, push"}}
 		// Bad delays: the problem at the delay field; nothing saved.
