@@ -259,6 +259,12 @@ type PreviewInput struct {
 	Language   *string        `json:"language"`
 	Kind       *string        `json:"kind"`
 	Data       map[string]any `json:"data"`
+	// Variants, when not nil, are rendered instead of the stored
+	// template's: an editor's unsaved text (the console's live preview).
+	// They are checked as a save checks them, with problems under
+	// "variants[i]…", and the template id may then be empty. The API's
+	// preview body has no such field.
+	Variants []MessageVariant `json:"-"`
 }
 
 // Rendered is a variant rendered for one customer.
@@ -271,7 +277,8 @@ type Rendered struct {
 }
 
 // PreviewMessageTemplate renders a template for a customer (their newest
-// card, business and language) or, without one, for sample data.
+// card, business and language) or, without one, for sample data; with
+// in.Variants it renders those instead of the stored template's.
 func (s *Service) PreviewMessageTemplate(ctx context.Context, businessID, id string, in PreviewInput) (*Rendered, error) {
 	if s.renderer == nil {
 		return nil, errNoRenderer
@@ -295,6 +302,10 @@ func (s *Service) PreviewMessageTemplate(ctx context.Context, businessID, id str
 		}
 		lang = l
 	}
+	var unsaved []MessageVariant
+	if in.Variants != nil {
+		unsaved = s.checkVariants(ctx, p, "variants", in.Variants)
+	}
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -305,7 +316,9 @@ func (s *Service) PreviewMessageTemplate(ctx context.Context, businessID, id str
 	)
 	err := s.read(ctx, func(tx Tx) error {
 		var err error
-		if t, err = tx.MessageTemplate(ctx, businessID, id); err != nil {
+		if in.Variants != nil {
+			t = &MessageTemplate{Variants: unsaved}
+		} else if t, err = tx.MessageTemplate(ctx, businessID, id); err != nil {
 			return err
 		}
 		if biz, err = s.settings(ctx, tx, businessID); err != nil {

@@ -22,7 +22,38 @@
 // hub.Service.Customers; a customer's page with cards, consent, messenger
 // contacts, vouchers and the deliveries to them, each list paged, through
 // CustomerWithContacts, Cards, Vouchers and Deliveries filtered by the
-// customer; another business's customer is the 404 page).
+// customer; another business's customer is the 404 page), message
+// templates and automations.
+//
+// Message templates: a paged list (hub.Service.MessageTemplates) and an
+// editor of a template's name and variants, one per language and channel
+// kind (text for the messengers and PUSH; email with subject, HTML and
+// text), saved whole through CreateMessageTemplate or
+// UpdateMessageTemplate. The inputs are named by the service's JSON paths
+// ("variants[1].html"), so each problem shows at its textarea, with the
+// source lines that its "line N:" names. "Add variant" and "Remove" change
+// only the form. Each variant has a live preview: htmx posts the form as
+// the owner types (keyup, debounced 500 ms) and swaps in a fragment
+// rendered by hub.Service.PreviewMessageTemplate from the unsaved text
+// (PreviewInput.Variants) with sample data; the Preview button does the
+// same without JavaScript and gets the whole editor back. An email's HTML
+// is shown only inside <iframe sandbox srcdoc>, escaped into the
+// attribute and with no sandbox permission, so it never runs script nor
+// joins the console's page or origin; the frame's document inherits the
+// console's Content-Security-Policy, so the email's inline styles and
+// remote images do not show in the preview (its source is shown too).
+// Delete asks for a confirmation.
+//
+// Automations: the list (hub.Service.Automations) has an on/off switch per
+// row, a form that posts the wanted state to UpdateAutomation (htmx swaps
+// the row; without JavaScript the list comes back). The editor sets name,
+// on/off, trigger (the events and voucher_expiring), delay (an amount and
+// a unit, sent as delay_seconds), condition (the audience filter as JSON)
+// and up to hub.MaxAutomationActions action slots (send a message template
+// on an optional channel order, or issue a voucher template) through
+// CreateAutomation or UpdateAutomation; the service's problems show at
+// their fields, an action's at the slot it was typed in. Another
+// business's template or automation is the 404 page.
 //
 // Channel secrets are write-only. hub.Service.PutChannelConfig replaces a
 // provider's settings with the body's and keeps every stored secret the
@@ -42,7 +73,8 @@
 // answers in as well (a refused form shows the hub's message, as without
 // JavaScript). The stylesheet and
 // the one script (assets/console.js: dialogs and the clipboard copy button)
-// are our own.
+// are our own. An htmx request of an element's own (HX-Request without
+// HX-Boosted) gets the fragment it swaps rather than the whole page.
 //
 // # Security
 //

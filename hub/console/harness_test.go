@@ -18,6 +18,7 @@ import (
 	"github.com/7loc/hub/hub/console"
 	"github.com/7loc/hub/hub/password"
 	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/templates"
 )
 
 // ownerPassword is the password every test owner sets.
@@ -56,7 +57,9 @@ func (j *jobs) EnqueueDeliveries(_ context.Context, js []hub.DeliveryJob) error 
 
 // harness is the console on a real store behind a real HTTP server, with a
 // business "Café" (time zone Asia/Bangkok), a staff login "anna" with a key,
-// and its owner owner@example.com with a password.
+// and its owner owner@example.com with a password. The service renders
+// message templates, and a new business gets the ready-made templates and
+// automations (templates.Defaults).
 type harness struct {
 	t     *testing.T
 	ctx   context.Context
@@ -82,6 +85,7 @@ func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harnes
 	svc, err := hub.NewService(hub.Config{Store: st, Now: h.clock.Now, PublicURL: "https://hub.test",
 		Passwords: password.New(password.Fast), Webhooks: h.jobs,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		Renderer:  templates.New(templates.Options{}), Defaults: templates.Defaults(),
 		RegisterWebhook: func(_ context.Context, cfg *hub.ChannelConfig, url string) error {
 			if h.registerErr != nil {
 				return h.registerErr
