@@ -18,6 +18,7 @@ import (
 	"github.com/7loc/hub/hub/console"
 	"github.com/7loc/hub/hub/password"
 	"github.com/7loc/hub/hub/sqlstore"
+	"github.com/7loc/hub/templates"
 )
 
 // ownerPassword is the password every test owner sets.
@@ -81,7 +82,7 @@ func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harnes
 		clock: &clock{now: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}, jobs: &jobs{}}
 	svc, err := hub.NewService(hub.Config{Store: st, Now: h.clock.Now, PublicURL: "https://hub.test",
 		Passwords: password.New(password.Fast), Webhooks: h.jobs,
-		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		SecretKey: []byte("0123456789abcdef0123456789abcdef"), Renderer: templates.New(templates.Options{}),
 		RegisterWebhook: func(_ context.Context, cfg *hub.ChannelConfig, url string) error {
 			if h.registerErr != nil {
 				return h.registerErr
