@@ -126,6 +126,7 @@ type Tx interface {
 	SettingsTx
 	TemplateTx
 	CampaignTx
+	CampaignActivityTx
 	AudienceTx
 	AutomationTx
 	SweepTx

@@ -23,7 +23,27 @@
 // contacts, vouchers and the deliveries to them, each list paged, through
 // CustomerWithContacts, Cards, Vouchers and Deliveries filtered by the
 // customer; another business's customer is the 404 page), message
-// templates and automations.
+// templates, automations and campaigns
+// (a paged list with status through hub.Service.Campaigns; a composer for a
+// new or draft campaign — name, message template, audience, channel order,
+// send now or at a time in the business's time zone — saved through
+// CreateCampaign or UpdateCampaign with the service's problems next to
+// their inputs; a campaign's page with Send, Pause, Resume and Cancel, its
+// recipients paged through CampaignRecipients, and its progress).
+//
+// The audience builder is a flat list of conditions ({field, op, value}
+// over hub.AudienceFields) joined by all or any, posted as rows
+// cond.N.field, cond.N.op and cond.N.value; a filter that is not flat (not,
+// nested groups) is edited as JSON in a text area, which wins when filled.
+// Without JavaScript, buttons add a row or count the audience; with htmx
+// the count per channel (hub.Service.PreviewAudience) follows every change
+// as a fragment. A campaign's progress (status, actions, a progressbar
+// with aria-valuenow, the stats and a chart) is a fragment that htmx polls
+// every 2 seconds while the campaign sends or is scheduled; a finished one
+// answers without the trigger, which ends the polling. The chart of sent
+// and failed messages over time is an SVG drawn on the server (no script,
+// no inline style) from hub.Service.CampaignActivity: the recipients'
+// deliveries counted per bucket of time in one store query.
 //
 // Message templates: a paged list (hub.Service.MessageTemplates) and an
 // editor of a template's name and variants, one per language and channel

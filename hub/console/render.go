@@ -76,7 +76,10 @@ type view struct {
 	ErrorID string
 	Fields  map[string]string
 	Data    any
-	loc     *time.Location
+	// Fragment, when set, names the template to render instead of the
+	// whole page (an htmx fragment: a live count, a progress poll).
+	Fragment string
+	loc      *time.Location
 }
 
 // Date formats a time in the business's time zone.
@@ -145,8 +148,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, st int, name str
 		v.Flash = f
 	}
 	t := s.pages.sets[name]
+	root := "layout"
+	if v.Fragment != "" {
+		root = v.Fragment
+	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, root, v); err != nil {
 		s.log.ErrorContext(r.Context(), "rendering a console page failed", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
