@@ -311,8 +311,8 @@ func (s *server) switchAutomation(w http.ResponseWriter, r *http.Request) {
 		for _, t := range ts {
 			names[t.ID] = t.Name
 		}
-		s.renderPart(w, r, http.StatusOK, "automations", "automation-row-part",
-			&view{Data: &automationRow{Automation: a, Templates: names}})
+		s.render(w, r, http.StatusOK, "automations",
+			&view{Fragment: "automation-row-part", Data: &automationRow{Automation: a, Templates: names}})
 		return
 	}
 	done := "off"

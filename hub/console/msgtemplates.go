@@ -321,11 +321,11 @@ func (s *server) previewTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	x.Preview = rendered
 	if htmxPart(r) {
-		v := &view{Data: &tplPreviewPart{TemplateID: r.PathValue("id"), Variant: x}}
+		v := &view{Fragment: "preview-part", Data: &tplPreviewPart{TemplateID: r.PathValue("id"), Variant: x}}
 		if err != nil {
 			withError(v, err)
 		}
-		s.renderPart(w, r, st, "template", "preview-part", v)
+		s.render(w, r, st, "template", v)
 		return
 	}
 	s.renderEditor(w, r, st, e, err)
