@@ -24,7 +24,7 @@ func TestDomainImportsOnlyTheStandardLibrary(t *testing.T) {
 // own libraries, never another adapter (a provider's fake is part of it).
 func TestNoSidewaysImports(t *testing.T) {
 	const module = "github.com/7loc/hub/"
-	adapters := []string{"hub/sqlstore", "hub/httpapi", "hub/tasks", "hub/ratelimit", "hub/cardpage", "hub/revocation", "hub/console", "hub/password",
+	adapters := []string{"hub/sqlstore", "hub/httpapi", "hub/tasks", "hub/ratelimit", "hub/sendbudget", "hub/cardpage", "hub/revocation", "hub/console", "hub/password",
 		"channels", "channels/telegram", "channels/whatsapp", "channels/viber", "channels/email",
 		"channels/walletpush", "channels/gateway", "triggers/webhook", "integrations/poster", "integrations/syrve"}
 	for _, a := range adapters {

@@ -27,6 +27,7 @@ import (
 	"github.com/7loc/hub/hub/password"
 	"github.com/7loc/hub/hub/ratelimit"
 	"github.com/7loc/hub/hub/revocation"
+	"github.com/7loc/hub/hub/sendbudget"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/tasks"
 	"github.com/7loc/hub/templates"
@@ -253,7 +254,7 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	}
 	wh.Attempted = metrics.webhookAttempted
 	router := channels.NewRouter(channels.Config{
-		Ledger: countingLedger{Ledger: a.svc, sends: metrics.sends}, Limiter: ratelimit.NewShared(a.rdb, a.cfg.QueuePrefix),
+		Ledger: countingLedger{Ledger: a.svc, sends: metrics.sends}, Limiter: sendbudget.New(a.rdb, a.cfg.QueuePrefix),
 		Factories: a.providers.factories(), SendTimeout: sendTimeout, Logger: a.log,
 	})
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{

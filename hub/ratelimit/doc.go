@@ -4,6 +4,6 @@
 // Redis call per batch of tokens (sized to about 50 ms of its traffic, at
 // most a tenth of the burst) instead of one per request; see Limiter.
 //
-// Shared is the limiter of the channel senders: GCRA reservations in Redis
-// per provider budget, and pauses a provider asked for.
+// Throttle limits attempts per key (console logins per account and per
+// client address). The channel senders' budgets are package sendbudget's.
 package ratelimit

@@ -1,4 +1,4 @@
-package ratelimit_test
+package sendbudget_test
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/7loc/hub/hub"
-	"github.com/7loc/hub/hub/ratelimit"
+	"github.com/7loc/hub/hub/sendbudget"
 	"github.com/7loc/hub/hub/redistest"
 )
 
 func TestTakeHandsOutSlotsInTurn(t *testing.T) {
 	rdb, _ := redistest.Client(t)
-	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
+	s := sendbudget.New(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
 	l := hub.RateLimit{Key: "telegram:1", PerSecond: 10, Burst: 1}
 	var waits []time.Duration
@@ -54,7 +54,7 @@ func TestTakeHandsOutSlotsInTurn(t *testing.T) {
 
 func TestTakeHoldsTheRateUnderContention(t *testing.T) {
 	rdb, _ := redistest.Client(t)
-	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
+	s := sendbudget.New(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
 	l := hub.RateLimit{Key: "bot", PerSecond: 50, Burst: 1}
 	var mu sync.Mutex
@@ -97,7 +97,7 @@ func TestTakeHoldsTheRateUnderContention(t *testing.T) {
 
 func TestPause(t *testing.T) {
 	rdb, _ := redistest.Client(t)
-	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
+	s := sendbudget.New(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
 	bot := hub.RateLimit{Key: "bot", PerSecond: 1000, Burst: 10}
 	if _, ok, err := s.Take(ctx, []hub.RateLimit{bot}, 0); err != nil || !ok {
@@ -123,7 +123,7 @@ func TestPause(t *testing.T) {
 // paused), no other budget spends a slot.
 func TestTakeIsAllOrNothing(t *testing.T) {
 	rdb, _ := redistest.Client(t)
-	s := ratelimit.NewShared(rdb, redistest.Prefix(t, rdb))
+	s := sendbudget.New(rdb, redistest.Prefix(t, rdb))
 	ctx := context.Background()
 	chat := hub.RateLimit{Key: "bot:42", PerSecond: 1, Burst: 1}
 	bot := hub.RateLimit{Key: "bot", PerSecond: 1, Burst: 2}

@@ -1,4 +1,4 @@
-package ratelimit
+package sendbudget
 
 import (
 	"context"
@@ -18,8 +18,8 @@ type Shared struct {
 	prefix string
 }
 
-// NewShared returns a Shared limiter keeping its state under prefix.
-func NewShared(rdb redis.UniversalClient, prefix string) *Shared {
+// New returns a Shared limiter keeping its state under prefix.
+func New(rdb redis.UniversalClient, prefix string) *Shared {
 	if prefix == "" {
 		prefix = "hub"
 	}
