@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/7loc/hub/hub"
-	"github.com/7loc/hub/hub/sendbudget"
 	"github.com/7loc/hub/hub/redistest"
+	"github.com/7loc/hub/hub/sendbudget"
 )
 
 func TestTakeHandsOutSlotsInTurn(t *testing.T) {
