@@ -94,7 +94,9 @@ func (t *tx) EventsByID(ctx context.Context, businessID string, ids []string) ([
 // ended, and every event not returned yet (in flight, or held back) has an
 // xid at or above xmin, so it sorts after all that was returned. The price:
 // the feed lags behind the oldest write transaction still open (on any
-// database of the server), usually a few milliseconds. SinceID and the
+// database of the server), usually a few milliseconds; a read first waits
+// for that (awaitFeed, at most a second) so that a client sees its own
+// events. SinceID and the
 // cursor name an event; its (xid, id) is looked up (an unknown SinceID
 // counts as an event of xid 0, written before the migration).
 func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord, error) {
@@ -116,6 +118,9 @@ func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord
 		tail := f.page("id", ef.Page)
 		return list(ctx, t, "event", "SELECT "+eventCols+" FROM events"+f.sql()+tail, f.args, scanEvent)
 	}
+	if err := t.awaitFeed(ctx, ef.BusinessID); err != nil {
+		return nil, err
+	}
 	f.add("xid < pg_snapshot_xmin(pg_current_snapshot())")
 	const pos = "(COALESCE((SELECT xid FROM events WHERE id = ? AND business_id = ?), '0'), ?)"
 	if ef.SinceID != "" {
@@ -127,6 +132,42 @@ func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord
 	f.args = append(f.args, ef.Page.Size()+1)
 	return list(ctx, t, "event", "SELECT "+eventCols+" FROM events"+f.sql()+" ORDER BY xid DESC, id DESC LIMIT ?",
 		f.args, scanEvent)
+}
+
+// feedWait bounds how long a feed read on PostgreSQL waits for the
+// transactions that hold back the business's committed events.
+const feedWait = time.Second
+
+// awaitFeed waits (at most feedWait, or until ctx ends) until no event of
+// the business committed so far is held back by an older transaction still
+// open, so that a client reads its own writes in the feed. xmin is the
+// server's: any open write transaction, even of another database, holds
+// the feed back. Only the transactions open now are waited for; events
+// committed meanwhile may stay held back, so that a busy business does not
+// make its readers wait.
+func (t *tx) awaitFeed(ctx context.Context, businessID string) error {
+	var newest *string
+	if err := t.queryRow(ctx, "SELECT max(xid)::text FROM events WHERE business_id = ?", businessID).Scan(&newest); err != nil {
+		return mapErr(err, "event")
+	}
+	if newest == nil {
+		return nil
+	}
+	deadline := time.Now().Add(feedWait)
+	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		var clear bool
+		if err := t.queryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot()) > CAST(? AS xid8)", *newest).Scan(&clear); err != nil {
+			return mapErr(err, "event")
+		}
+		if clear || time.Now().Add(pause).After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+	}
 }
 
 // UndispatchedEvents implements hub.Tx: events of every business created at
