@@ -276,12 +276,12 @@ func (s *Service) stamp(ctx context.Context, pr *Principal, count int, locationI
 			res.Events = append(res.Events, EventRef{ID: e.ID, Event: e.Type})
 		}
 		res.Card = card
-		return nil
+		s.decorate(res.Card, tpl)
+		return s.reply(ctx, res)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.decorate(res.Card, tpl)
 	return res, nil
 }
 

@@ -9,4 +9,10 @@
 // standard library; storage, queues and HTTP live in subpackages and reach the
 // domain through the small interfaces declared here (Store, Tx, EventPublisher).
 // Errors carry a Code; the HTTP layer maps codes to statuses in one place.
+//
+// Every use case writes through Service.write: its state, its events and,
+// in a request with an Idempotency-Key (BeginIdempotent), the key's commit
+// mark in one transaction; a use case that computes its response there
+// (reply; the stamps do) stores the response with it, so a crash after the
+// commit can only replay the first result (idempotency.go).
 package hub

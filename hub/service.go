@@ -209,12 +209,20 @@ func (o *outbox) add(e *Event) *Event {
 }
 
 // write runs fn in a store transaction, inserts the events fn added in the same
-// transaction, and publishes their ids after the commit.
+// transaction, and publishes their ids after the commit. In an idempotent
+// request (BeginIdempotent) the transaction also marks the request's key
+// committed, with the response when fn computed it (reply): the key and the
+// effect commit together or not at all.
 func (s *Service) write(ctx context.Context, fn func(tx Tx, out *outbox) error) error {
 	var records []EventRecord
+	tk := ticketOf(ctx)
 	err := s.store.Write(ctx, func(tx Tx) error {
+		tk.beginAttempt()
 		out := &outbox{}
 		if err := fn(tx, out); err != nil {
+			return err
+		}
+		if err := s.commitIdempotent(ctx, tx, tk); err != nil {
 			return err
 		}
 		records = records[:0]
@@ -231,8 +239,10 @@ func (s *Service) write(ctx context.Context, fn func(tx Tx, out *outbox) error) 
 		return tx.InsertEvents(ctx, records)
 	})
 	if err != nil {
+		tk.beginAttempt()
 		return err
 	}
+	tk.committedTx()
 	s.publish(ctx, records)
 	return nil
 }

@@ -684,49 +684,56 @@ func TestIdempotency(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		f := newFixture(t, st)
 		req := hub.IdempotentRequest{BusinessID: f.pr.Business.ID, Key: "k1", Method: "POST", Path: "/v1/cards", Body: []byte(`{"a":1}`)}
-		rec, err := f.svc.BeginIdempotent(f.ctx, req)
+		ctx, rec, err := f.svc.BeginIdempotent(f.ctx, req)
 		if err != nil || rec != nil {
 			t.Fatalf("first Begin = %v, %v", rec, err)
 		}
-		_, err = f.svc.BeginIdempotent(f.ctx, req)
+		_, _, err = f.svc.BeginIdempotent(f.ctx, req)
 		wantCode(t, err, hub.EConflict) // still in progress
-		if err := f.svc.FinishIdempotent(f.ctx, req, 201, "application/json", []byte(`{"id":"x"}`)); err != nil {
+		if err := f.svc.FinishIdempotent(ctx, 201, "application/json", []byte(`{"id":"x"}`)); err != nil {
 			t.Fatal(err)
 		}
-		rec, err = f.svc.BeginIdempotent(f.ctx, req)
+		_, rec, err = f.svc.BeginIdempotent(f.ctx, req)
 		if err != nil || rec == nil || rec.Status != 201 || string(rec.Body) != `{"id":"x"}` {
 			t.Fatalf("replay = %+v, %v", rec, err)
 		}
 		other := req
 		other.Body = []byte(`{"a":2}`)
-		_, err = f.svc.BeginIdempotent(f.ctx, other)
+		_, _, err = f.svc.BeginIdempotent(f.ctx, other)
 		wantCode(t, err, hub.EIdempotencyMismatch)
 		other = req
 		other.Path = "/v1/vouchers"
-		_, err = f.svc.BeginIdempotent(f.ctx, other)
+		_, _, err = f.svc.BeginIdempotent(f.ctx, other)
 		wantCode(t, err, hub.EIdempotencyMismatch)
 		// Another business may use the same key.
 		other = req
 		other.BusinessID = "b_01JTZ6W1Q9M3N4R5S6T7V8W9XY"
-		if rec, err := f.svc.BeginIdempotent(f.ctx, other); err != nil || rec != nil {
+		if _, rec, err := f.svc.BeginIdempotent(f.ctx, other); err != nil || rec != nil {
 			t.Errorf("other business = %v, %v", rec, err)
 		}
 		// A 5xx releases the key; after 24 h a key is fresh again.
 		r5 := hub.IdempotentRequest{BusinessID: f.pr.Business.ID, Key: "k5", Method: "POST", Path: "/v1/cards"}
-		if _, err := f.svc.BeginIdempotent(f.ctx, r5); err != nil {
+		ctx5, _, err := f.svc.BeginIdempotent(f.ctx, r5)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.FinishIdempotent(f.ctx, r5, 503, "", nil); err != nil {
+		if err := f.svc.FinishIdempotent(ctx5, 503, "", nil); err != nil {
 			t.Fatal(err)
 		}
-		if rec, err := f.svc.BeginIdempotent(f.ctx, r5); err != nil || rec != nil {
+		if _, rec, err := f.svc.BeginIdempotent(f.ctx, r5); err != nil || rec != nil {
 			t.Errorf("after a 5xx = %v, %v; want a fresh claim", rec, err)
 		}
+		// A claim whose process died before any effect is taken over
+		// after two minutes.
+		f.advance(hub.IdempotencyAbandoned)
+		if _, rec, err := f.svc.BeginIdempotent(f.ctx, r5); err != nil || rec != nil {
+			t.Errorf("abandoned claim = %v, %v; want it taken over", rec, err)
+		}
 		f.advance(25 * time.Hour)
-		if rec, err := f.svc.BeginIdempotent(f.ctx, req); err != nil || rec != nil {
+		if _, rec, err := f.svc.BeginIdempotent(f.ctx, req); err != nil || rec != nil {
 			t.Errorf("after 25 h = %v, %v; want a fresh claim", rec, err)
 		}
-		_, err = f.svc.BeginIdempotent(f.ctx, hub.IdempotentRequest{BusinessID: f.pr.Business.ID, Key: string(make([]byte, 256))})
+		_, _, err = f.svc.BeginIdempotent(f.ctx, hub.IdempotentRequest{BusinessID: f.pr.Business.ID, Key: string(make([]byte, 256))})
 		wantCode(t, err, hub.EValidation)
 	})
 }

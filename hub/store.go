@@ -134,12 +134,20 @@ type Tx interface {
 	PosTx
 	ConsoleTx
 
-	// ClaimIdempotencyKey records a new key as in progress, or returns the
-	// existing record (and false) when the business already used the key.
+	// ClaimIdempotencyKey records a new key as in progress under r.Claim, or
+	// returns the existing record (and false) when the business already used
+	// the key.
 	ClaimIdempotencyKey(ctx context.Context, r *IdempotencyRecord) (*IdempotencyRecord, bool, error)
-	// CompleteIdempotencyKey stores the response of a claimed key.
+	// CommitIdempotencyKey marks the key held under r.Claim as committed, in
+	// the transaction of the request's effect, with the response when
+	// r.Done; not_found when the key is no longer held under r.Claim.
+	CommitIdempotencyKey(ctx context.Context, r *IdempotencyRecord) error
+	// CompleteIdempotencyKey stores the response of the key held under
+	// r.Claim; not_found when it is no longer held under it.
 	CompleteIdempotencyKey(ctx context.Context, r *IdempotencyRecord) error
-	ReleaseIdempotencyKey(ctx context.Context, businessID, key string) error
+	// ReleaseIdempotencyKey forgets the key held under claim, unless it is
+	// committed and was created after expired.
+	ReleaseIdempotencyKey(ctx context.Context, businessID, key, claim string, expired time.Time) error
 	// PurgeIdempotencyKeys deletes at most limit records created before t,
 	// oldest first, and returns how many.
 	PurgeIdempotencyKeys(ctx context.Context, t time.Time, limit int) (int64, error)
@@ -197,6 +205,11 @@ type IdempotencyRecord struct {
 	ContentType string
 	Body        []byte
 	CreatedAt   time.Time
+	// Claim is the random token of the request that holds the key.
+	Claim string
+	// Committed: a transaction with an effect of that request committed;
+	// the key is then never released nor taken over before it expires.
+	Committed bool
 }
 
 // EventPublisher hands committed events to the queue for dispatch. A failure

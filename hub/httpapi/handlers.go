@@ -96,8 +96,20 @@ func withBody[In, Out any](s *server, c *gin.Context, status int, fn func(ctx co
 		s.fail(c, err)
 		return
 	}
-	out, err := fn(c.Request.Context(), in)
+	ctx := c.Request.Context()
+	hub.ReplyWith(ctx, jsonReply(status))
+	out, err := fn(ctx, in)
 	s.respond(c, status, out, err)
+}
+
+// jsonReply makes the response respond sends for a result (c.JSON: the
+// encoding/json bytes), for use cases that store an idempotent request's
+// response in the transaction of their effect.
+func jsonReply(status int) hub.ReplyFunc {
+	return func(v any) (hub.IdempotentReply, error) {
+		b, err := json.Marshal(v)
+		return hub.IdempotentReply{Status: status, ContentType: "application/json; charset=utf-8", Body: b}, err
+	}
 }
 
 // listing reads the page parameters, calls fn and writes the list envelope.

@@ -82,7 +82,9 @@ func (w *captureWriter) WriteString(s string) (int, error) {
 const operatorScope = "operator"
 
 // idempotent replays the first response to a repeated Idempotency-Key and
-// records the response of a new one.
+// records the response of a new one: in the transaction of the effect when
+// the use case computes its response there (withBody tells it how, see
+// hub.ReplyWith), else after the handler.
 func (s *server) idempotent(c *gin.Context) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
@@ -99,7 +101,7 @@ func (s *server) idempotent(c *gin.Context) {
 		scope = v.(*hub.Principal).Business.ID
 	}
 	req := hub.IdempotentRequest{BusinessID: scope, Key: key, Method: c.Request.Method, Path: c.Request.URL.Path, Body: body}
-	rec, err := s.svc.BeginIdempotent(c.Request.Context(), req)
+	ctx, rec, err := s.svc.BeginIdempotent(c.Request.Context(), req)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -110,6 +112,7 @@ func (s *server) idempotent(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	c.Request = c.Request.WithContext(ctx)
 	w := &captureWriter{ResponseWriter: c.Writer}
 	c.Writer = w
 	defer func() {
@@ -119,7 +122,7 @@ func (s *server) idempotent(c *gin.Context) {
 			status = 500
 			defer panic(p)
 		}
-		if err := s.svc.FinishIdempotent(c.Request.Context(), req, status, w.Header().Get("Content-Type"), w.buf.Bytes()); err != nil {
+		if err := s.svc.FinishIdempotent(ctx, status, w.Header().Get("Content-Type"), w.buf.Bytes()); err != nil {
 			s.log.WarnContext(c.Request.Context(), "storing the idempotent response failed", "err", err)
 		}
 	}()

@@ -29,5 +29,16 @@
 // so a caller may look up what exists and carry on. Writes inside Store.Read
 // fail with an internal error on both databases.
 //
+// The event feed (Events) never skips an event for a poller that passes the
+// newest id it saw: on SQLite ids grow in commit order (one writer draws and
+// commits in turn); on PostgreSQL each event records its transaction's id
+// (xid8, migration 0009), the feed is ordered by (xid, id) and holds back
+// events at or above the snapshot's xmin (see events.go).
+//
+// Idempotency keys carry the random token of the request that claimed them
+// and a committed flag that the transaction of the request's effect sets
+// (CommitIdempotencyKey, with the response when the domain computed it); a
+// committed key is never released before it expires.
+//
 // Open does not migrate; call Migrate (cmd/hub does on start).
 package sqlstore

@@ -76,6 +76,29 @@ func (t *tx) EventsByID(ctx context.Context, businessID string, ids []string) ([
 
 // Events implements hub.Tx: newest first, at most page.Size()+1, newer than
 // SinceID when it is set; empty fields are ignored.
+//
+// The feed never skips an event: an event a poller has not seen yet never
+// sorts before one it has seen (SinceID, the cursor).
+//
+// On SQLite the order is the id's. The one writer runs write transactions
+// one after the other and commits them in that order, and every event id is
+// drawn inside the transaction's function (while it holds the writer) from
+// a clock that only moves forward within the process, so ids grow in commit
+// order. (Several processes on one SQLite file could draw ids out of order
+// inside one millisecond; the hub runs one process per SQLite file.)
+//
+// On PostgreSQL transactions commit in any order after drawing their ids, so
+// the order is (xid, id), xid being the id of the writing transaction
+// (0009_feed_idempotency.sql), and only events with xid below the xmin of
+// the statement's snapshot are returned: every transaction below xmin has
+// ended, and every event not returned yet (in flight, or held back) has an
+// xid at or above xmin, so it sorts after all that was returned. The price:
+// the feed lags behind the oldest write transaction still open (on any
+// database of the server), usually a few milliseconds; a read first waits
+// for that (awaitFeed, at most a second) so that a client sees its own
+// events. SinceID and the
+// cursor name an event; its (xid, id) is looked up (an unknown SinceID
+// counts as an event of xid 0, written before the migration).
 func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord, error) {
 	var f filter
 	f.add("business_id = ?", ef.BusinessID)
@@ -88,11 +111,63 @@ func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord
 	if ef.CardID != "" {
 		f.add("card_id = ?", ef.CardID)
 	}
-	if ef.SinceID != "" {
-		f.add("id > ?", ef.SinceID)
+	if !t.s.pg {
+		if ef.SinceID != "" {
+			f.add("id > ?", ef.SinceID)
+		}
+		tail := f.page("id", ef.Page)
+		return list(ctx, t, "event", "SELECT "+eventCols+" FROM events"+f.sql()+tail, f.args, scanEvent)
 	}
-	tail := f.page("id", ef.Page)
-	return list(ctx, t, "event", "SELECT "+eventCols+" FROM events"+f.sql()+tail, f.args, scanEvent)
+	if err := t.awaitFeed(ctx, ef.BusinessID); err != nil {
+		return nil, err
+	}
+	f.add("xid < pg_snapshot_xmin(pg_current_snapshot())")
+	const pos = "(COALESCE((SELECT xid FROM events WHERE id = ? AND business_id = ?), '0'), ?)"
+	if ef.SinceID != "" {
+		f.add("(xid, id) > "+pos, ef.SinceID, ef.BusinessID, ef.SinceID)
+	}
+	if ef.Page.Cursor != "" {
+		f.add("(xid, id) < "+pos, ef.Page.Cursor, ef.BusinessID, ef.Page.Cursor)
+	}
+	f.args = append(f.args, ef.Page.Size()+1)
+	return list(ctx, t, "event", "SELECT "+eventCols+" FROM events"+f.sql()+" ORDER BY xid DESC, id DESC LIMIT ?",
+		f.args, scanEvent)
+}
+
+// feedWait bounds how long a feed read on PostgreSQL waits for the
+// transactions that hold back the business's committed events.
+const feedWait = time.Second
+
+// awaitFeed waits (at most feedWait, or until ctx ends) until no event of
+// the business committed so far is held back by an older transaction still
+// open, so that a client reads its own writes in the feed. xmin is the
+// server's: any open write transaction, even of another database, holds
+// the feed back. Only the transactions open now are waited for; events
+// committed meanwhile may stay held back, so that a busy business does not
+// make its readers wait.
+func (t *tx) awaitFeed(ctx context.Context, businessID string) error {
+	var newest *string
+	if err := t.queryRow(ctx, "SELECT max(xid)::text FROM events WHERE business_id = ?", businessID).Scan(&newest); err != nil {
+		return mapErr(err, "event")
+	}
+	if newest == nil {
+		return nil
+	}
+	deadline := time.Now().Add(feedWait)
+	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		var clear bool
+		if err := t.queryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot()) > CAST(? AS xid8)", *newest).Scan(&clear); err != nil {
+			return mapErr(err, "event")
+		}
+		if clear || time.Now().Add(pause).After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+	}
 }
 
 // UndispatchedEvents implements hub.Tx: events of every business created at

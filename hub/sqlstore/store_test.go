@@ -583,7 +583,7 @@ func TestIdempotency(t *testing.T) {
 		w := newWorld(t, s)
 		other := newWorld(t, s)
 		ctx := context.Background()
-		rec := &hub.IdempotencyRecord{BusinessID: w.biz.ID, Key: "k1", Method: "POST", Path: "/v1/cards", BodyHash: "h1", CreatedAt: t0}
+		rec := &hub.IdempotencyRecord{BusinessID: w.biz.ID, Key: "k1", Method: "POST", Path: "/v1/cards", BodyHash: "h1", CreatedAt: t0, Claim: "c1"}
 		claim := func(r *hub.IdempotencyRecord) (*hub.IdempotencyRecord, bool) {
 			t.Helper()
 			var got *hub.IdempotencyRecord
@@ -602,7 +602,7 @@ func TestIdempotency(t *testing.T) {
 		diff(t, "claimed", rec, got)
 
 		again := *rec
-		again.BodyHash, again.CreatedAt = "h2", t0.Add(time.Minute)
+		again.BodyHash, again.CreatedAt, again.Claim = "h2", t0.Add(time.Minute), "c2"
 		got, ok = claim(&again)
 		if ok {
 			t.Fatal("second claim claimed")
@@ -623,15 +623,44 @@ func TestIdempotency(t *testing.T) {
 		}
 		diff(t, "completed", &done, got)
 
-		write(t, s, func(tx hub.Tx) error { return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1") })
-		write(t, s, func(tx hub.Tx) error { return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "never") })
+		// Only the claim's holder completes, commits or releases it.
+		wrong := done
+		wrong.Claim = "c2"
+		wantCode(t, s.Write(ctx, func(tx hub.Tx) error { return tx.CompleteIdempotencyKey(ctx, &wrong) }), hub.ENotFound)
+		wantCode(t, s.Write(ctx, func(tx hub.Tx) error { return tx.CommitIdempotencyKey(ctx, &wrong) }), hub.ENotFound)
+		write(t, s, func(tx hub.Tx) error { return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1", "c2", t0) })
+		if _, ok := claim(&again); ok {
+			t.Fatal("released under another claim")
+		}
+		write(t, s, func(tx hub.Tx) error { return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1", "c1", t0.Add(-time.Hour)) })
+		write(t, s, func(tx hub.Tx) error { return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "never", "c1", t0) })
 		if _, ok := claim(&again); !ok {
 			t.Fatal("claim after release not claimed")
 		}
 
+		// A committed key (its effect's transaction marked it) is not
+		// released until it expires.
+		committed := again
+		committed.Committed = true
+		write(t, s, func(tx hub.Tx) error { return tx.CommitIdempotencyKey(ctx, &again) })
+		got, _ = claim(rec)
+		diff(t, "committed without a response", &committed, got, cmpopts.EquateEmpty())
+		sealed := committed
+		sealed.Done, sealed.Status, sealed.ContentType, sealed.Body = true, 200, "application/json", []byte(`{}`)
+		write(t, s, func(tx hub.Tx) error { return tx.CommitIdempotencyKey(ctx, &sealed) })
+		got, _ = claim(rec)
+		diff(t, "committed with its response", &sealed, got)
+		write(t, s, func(tx hub.Tx) error { return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1", "c2", t0) })
+		if _, ok := claim(rec); ok {
+			t.Fatal("committed key released before it expired")
+		}
+		write(t, s, func(tx hub.Tx) error {
+			return tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1", "c2", again.CreatedAt)
+		})
+
 		// Release and claim again within one transaction (a stale key taken over).
 		write(t, s, func(tx hub.Tx) error {
-			if err := tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1"); err != nil {
+			if err := tx.ReleaseIdempotencyKey(ctx, w.biz.ID, "k1", "c1", t0); err != nil {
 				return err
 			}
 			_, ok, err := tx.ClaimIdempotencyKey(ctx, rec)
