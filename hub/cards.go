@@ -432,7 +432,7 @@ func (s *Service) PlayLottery(ctx context.Context, pr *Principal, cardID string,
 			out.add(issued)
 		}
 		played.Lottery = &res.Result
-		return nil
+		return s.reply(ctx, res)
 	})
 	return res, err
 }

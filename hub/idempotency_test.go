@@ -112,3 +112,96 @@ func TestIdempotentStampSurvivesKill(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotentWritesSurviveKill does for the other card and voucher
+// writes what TestIdempotentStampSurvivesKill does for a stamp: the process
+// dies after the commit, and every retry replays the first response while
+// the effect happened once.
+func TestIdempotentWritesSurviveKill(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		f := newFixture(t, st)
+		card := f.card("kill-writes@example.com")
+		title := "Free cake"
+		issued, err := f.svc.IssueVoucher(f.ctx, f.pr, hub.IssueVoucherInput{CardID: &card.ID, Title: &title})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			path string
+			run  func(ctx context.Context, svc *hub.Service) (any, error)
+			// want checks a replayed body.
+			want func(body []byte) bool
+			// effect is the event the write records, once.
+			effect hub.EventType
+		}{
+			{"issue voucher", "/v1/vouchers", func(ctx context.Context, svc *hub.Service) (any, error) {
+				t := "Free tea"
+				return svc.IssueVoucher(ctx, f.pr, hub.IssueVoucherInput{CardID: &card.ID, Title: &t})
+			}, func(b []byte) bool {
+				var v hub.Voucher
+				return json.Unmarshal(b, &v) == nil && v.Title == "Free tea" && v.RedeemCode != ""
+			}, hub.VoucherIssuedEv},
+			{"redeem voucher", "/v1/vouchers/" + issued.ID + "/redeem", func(ctx context.Context, svc *hub.Service) (any, error) {
+				return svc.RedeemVoucher(ctx, f.pr, issued.ID, hub.RedeemInput{})
+			}, func(b []byte) bool {
+				var v hub.Voucher
+				return json.Unmarshal(b, &v) == nil && v.ID == issued.ID && v.Status == hub.VoucherRedeemed
+			}, hub.VoucherRedeemedEv},
+			{"play lottery", "/v1/cards/" + card.ID + "/lottery", func(ctx context.Context, svc *hub.Service) (any, error) {
+				return svc.PlayLottery(ctx, f.pr, card.ID, hub.LotteryPlayInput{})
+			}, func(b []byte) bool {
+				var r hub.LotteryResult
+				return json.Unmarshal(b, &r) == nil && r.Result.Won && r.Voucher != nil
+			}, hub.LotteryPlayed},
+		}
+		dying, err := hub.NewService(hub.Config{Store: st, Publisher: dyingPublisher{}, Now: f.clock, PublicURL: "https://hub.test",
+			Intn: func(int) int { return 0 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				req := hub.IdempotentRequest{BusinessID: f.pr.Business.ID, Key: "kill-" + tc.name, Method: "POST", Path: tc.path, Body: []byte(`{}`)}
+				request := func(svc *hub.Service) (replayed bool, body []byte, err error) {
+					ctx, rec, err := svc.BeginIdempotent(f.ctx, req)
+					if err != nil || rec != nil {
+						if rec != nil {
+							body = rec.Body
+						}
+						return rec != nil, body, err
+					}
+					hub.ReplyWith(ctx, jsonReply)
+					res, err := tc.run(ctx, svc)
+					if err != nil {
+						return false, nil, err
+					}
+					reply, err := jsonReply(res)
+					if err != nil {
+						return false, nil, err
+					}
+					return false, reply.Body, svc.FinishIdempotent(ctx, reply.Status, reply.ContentType, reply.Body)
+				}
+				before := len(f.events(hub.EventFilter{Type: tc.effect}))
+				func() {
+					defer func() {
+						if p := recover(); p != errKilled {
+							t.Fatalf("the first request did not die after its commit: %v", p)
+						}
+					}()
+					_, _, _ = request(dying)
+				}()
+				for _, wait := range []time.Duration{0, hub.IdempotencyAbandoned + time.Second} {
+					f.advance(wait)
+					replayed, body, err := request(f.svc)
+					if err != nil || !replayed || !tc.want(body) {
+						t.Errorf("retry after %v: replayed %v, %s, %v; want the first result replayed", wait, replayed, body, err)
+					}
+				}
+				if n := len(f.events(hub.EventFilter{Type: tc.effect})) - before; n != 1 {
+					t.Errorf("%s recorded %d times, want once", tc.effect, n)
+				}
+			})
+		}
+	})
+}

@@ -151,7 +151,7 @@ func (s *Service) IssueVoucher(ctx context.Context, pr *Principal, in IssueVouch
 			e.Card = eventCard(card)
 		}
 		out.add(e)
-		return nil
+		return s.reply(ctx, v)
 	})
 	if err != nil {
 		return nil, err
@@ -310,7 +310,7 @@ func (s *Service) RedeemVoucher(ctx context.Context, pr *Principal, id string, i
 			e.Card = eventCard(card)
 		}
 		out.add(e)
-		return nil
+		return s.reply(ctx, v)
 	})
 	if err != nil {
 		return nil, err
