@@ -59,3 +59,17 @@ func TestBinaryLinksNoFakes(t *testing.T) {
 		}
 	}
 }
+
+// TestDomainSpeaksNoHTTP keeps HTTP out of the domain: statuses and headers
+// are the HTTP layer's (httpapi maps the domain's errors to statuses).
+func TestDomainSpeaksNoHTTP(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "net/http" || strings.HasPrefix(dep, "net/http/") {
+			t.Errorf("package hub depends on %s", dep)
+		}
+	}
+}

@@ -32,9 +32,6 @@ func (s *Service) HandleInbound(ctx context.Context, businessID, provider string
 	if err != nil {
 		return InboundReply{}, err
 	}
-	if reply.Status == 0 {
-		reply.Status = 200
-	}
 	for i := range events {
 		if events[i].Channel == "" {
 			events[i].Channel = provider

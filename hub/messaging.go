@@ -3,7 +3,6 @@ package hub
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 )
@@ -166,18 +165,22 @@ type RateLimit struct {
 }
 
 // InboundRequest is a provider's call to one of the hub's inbound endpoints
-// (webhooks of Telegram, WhatsApp, Viber, the gateway), read in full.
+// (webhooks of Telegram, WhatsApp, Viber, the gateway), read in full. The
+// domain carries it to the provider's decoder without reading it.
 type InboundRequest struct {
 	Method string
-	Header http.Header
+	// Header holds the call's headers under their canonical names, as
+	// net/http keeps them (the decoders read it as an http.Header).
+	Header map[string][]string
 	Query  url.Values
 	Body   []byte
 }
 
-// InboundReply is what the hub answers a provider: WhatsApp's verification
-// echoes hub.challenge, everything else gets 200 with an empty body.
+// InboundReply is the body the hub answers a provider with when the call
+// was accepted: WhatsApp's verification echoes hub.challenge, everything
+// else gets an empty body. A call refused is an error of the hub instead,
+// which the HTTP layer maps to its status as every other error.
 type InboundReply struct {
-	Status      int
 	ContentType string
 	Body        []byte
 }

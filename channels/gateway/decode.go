@@ -53,7 +53,7 @@ func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply
 	if in != nil {
 		out = []hub.Inbound{*in}
 	}
-	return out, hub.InboundReply{Status: http.StatusOK}, nil
+	return out, hub.InboundReply{}, nil
 }
 
 // inbound checks an event and converts it; unknown types give nil.

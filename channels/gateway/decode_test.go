@@ -67,8 +67,8 @@ func TestDecodeEvents(t *testing.T) {
 			if d := cmp.Diff(tt.want, evs); d != "" {
 				t.Errorf("events (-want +got):\n%s", d)
 			}
-			if reply.Status != http.StatusOK {
-				t.Errorf("reply %+v", reply)
+			if reply.ContentType != "" || len(reply.Body) != 0 {
+				t.Errorf("reply %+v, want an empty 200", reply)
 			}
 		})
 	}
@@ -167,7 +167,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if reply.Status != http.StatusOK || len(evs) > 1 {
+		if len(reply.Body) != 0 || len(evs) > 1 {
 			t.Fatalf("reply %+v, events %v", reply, evs)
 		}
 		for _, ev := range evs {
@@ -175,7 +175,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("event without channel or address: %+v", ev)
 			}
 		}
-		req.Header.Set(gateway.HeaderSignature, "v1,AAAA")
+		http.Header(req.Header).Set(gateway.HeaderSignature, "v1,AAAA")
 		if evs, _, err := s.Decode(req); hub.ErrorCode(err) != hub.EUnauthorized || evs != nil {
 			t.Fatalf("bad signature: %v, %v", evs, err)
 		}

@@ -20,7 +20,7 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // A missing or wrong token (or no webhook_secret configured) is an
 // unauthorized error; a body that is not an Update is a validation error.
 func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error) {
-	got := req.Header.Get(SecretHeader)
+	got := http.Header(req.Header).Get(SecretHeader)
 	if s.secret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.secret)) != 1 {
 		return nil, hub.InboundReply{}, hub.Errorf(hub.EUnauthorized, "telegram: missing or wrong %s", SecretHeader)
 	}
@@ -30,7 +30,7 @@ func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply
 		e.Err = err
 		return nil, hub.InboundReply{}, e
 	}
-	return s.inbound(u), hub.InboundReply{Status: http.StatusOK}, nil
+	return s.inbound(u), hub.InboundReply{}, nil
 }
 
 // update holds the parts of a Telegram Update the hub uses. It is decoded

@@ -39,7 +39,7 @@ type user struct {
 // signature is an unauthorized error; a body that is not a callback is a
 // validation error.
 func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply, error) {
-	got, err := hex.DecodeString(req.Header.Get(SignatureHeader))
+	got, err := hex.DecodeString(http.Header(req.Header).Get(SignatureHeader))
 	mac := hmac.New(sha256.New, []byte(s.token))
 	mac.Write(req.Body)
 	if err != nil || !hmac.Equal(got, mac.Sum(nil)) {
@@ -51,7 +51,7 @@ func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply
 		e.Err = err
 		return nil, hub.InboundReply{}, e
 	}
-	return s.inbound(c), hub.InboundReply{Status: http.StatusOK}, nil
+	return s.inbound(c), hub.InboundReply{}, nil
 }
 
 // inbound converts a callback; events the hub does not use yield nothing.

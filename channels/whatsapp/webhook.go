@@ -84,7 +84,7 @@ func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply
 	default:
 		return nil, hub.InboundReply{}, hub.Errorf(hub.EValidation, "whatsapp: method %s not allowed", req.Method)
 	}
-	if !s.signed(req.Header.Get(SignatureHeader), req.Body) {
+	if !s.signed(http.Header(req.Header).Get(SignatureHeader), req.Body) {
 		return nil, hub.InboundReply{}, hub.Errorf(hub.EUnauthorized, "whatsapp: bad or missing %s", SignatureHeader)
 	}
 	var w webhook
@@ -109,7 +109,7 @@ func (s *Sender) Decode(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply
 			out = append(out, evs...)
 		}
 	}
-	return out, hub.InboundReply{Status: http.StatusOK}, nil
+	return out, hub.InboundReply{}, nil
 }
 
 // verify answers the subscription handshake.
@@ -122,7 +122,6 @@ func (s *Sender) verify(req hub.InboundRequest) ([]hub.Inbound, hub.InboundReply
 		return nil, hub.InboundReply{}, hub.Errorf(hub.EValidation, "whatsapp: hub.mode must be subscribe")
 	}
 	return nil, hub.InboundReply{
-		Status:      http.StatusOK,
 		ContentType: "text/plain; charset=utf-8",
 		Body:        []byte(req.Query.Get("hub.challenge")),
 	}, nil

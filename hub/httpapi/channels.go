@@ -99,7 +99,7 @@ func (s *server) inbound(c *gin.Context) {
 	if ct == "" {
 		ct = "text/plain; charset=utf-8"
 	}
-	c.Data(reply.Status, ct, reply.Body)
+	c.Data(http.StatusOK, ct, reply.Body)
 }
 
 // --- email one-click unsubscribe (RFC 8058) ---

@@ -164,7 +164,7 @@ func TestSignMatchesViber(t *testing.T) {
 		t.Errorf("Sign = %s, want %s", got, want)
 	}
 	req := viberfake.SignedRequest("k", body)
-	if req.Header.Get(viberfake.SignatureHeader) != viberfake.Sign("k", body) || !bytes.Equal(req.Body, body) {
+	if http.Header(req.Header).Get(viberfake.SignatureHeader) != viberfake.Sign("k", body) || !bytes.Equal(req.Body, body) {
 		t.Errorf("SignedRequest = %+v", req)
 	}
 }
