@@ -125,9 +125,8 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 	return nil
 }
 
-// DispatchTx is what a Tx may also offer so that dispatching a batch of
-// events costs two queries instead of two per event; DispatchEvents uses it
-// when the store's Tx has it (sqlstore's does).
+// DispatchTx reads what dispatching a batch of events needs in two queries,
+// whatever the batch's size.
 type DispatchTx interface {
 	// EventsByID returns the business's events among ids, in any order;
 	// unknown ids are left out.
@@ -138,26 +137,10 @@ type DispatchTx interface {
 }
 
 // dispatchSource returns how DispatchEvents reads the events of a batch and
-// the hooks of an event type: from two queries made here when tx is a
-// DispatchTx, else one query per call (hooks once per type).
+// the hooks of an event type, from two queries made here.
 func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, ids []string) (
 	event func(id string) (*EventRecord, error), hooksFor func(EventType) ([]*Hook, error), err error) {
-	dtx, ok := tx.(DispatchTx)
-	if !ok {
-		byType := map[EventType][]*Hook{}
-		return func(id string) (*EventRecord, error) { return tx.Event(ctx, businessID, id) },
-			func(t EventType) ([]*Hook, error) {
-				if hs, ok := byType[t]; ok {
-					return hs, nil
-				}
-				hs, err := tx.HooksForEvent(ctx, businessID, t)
-				if err == nil {
-					byType[t] = hs
-				}
-				return hs, err
-			}, nil
-	}
-	evs, err := dtx.EventsByID(ctx, businessID, ids)
+	evs, err := tx.EventsByID(ctx, businessID, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,7 +154,7 @@ func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, 
 	}
 	var hooks []*Hook
 	if s.webhooks != nil && len(types) > 0 {
-		if hooks, err = dtx.HooksForEvents(ctx, businessID, types); err != nil {
+		if hooks, err = tx.HooksForEvents(ctx, businessID, types); err != nil {
 			return nil, nil, err
 		}
 	}

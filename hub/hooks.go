@@ -288,7 +288,7 @@ func (s *Service) Redeliver(ctx context.Context, businessID, eventID string, hoo
 				return err
 			}
 			hooks = []*Hook{h}
-		} else if hooks, err = tx.HooksForEvent(ctx, businessID, e.Type); err != nil {
+		} else if hooks, err = tx.HooksForEvents(ctx, businessID, []EventType{e.Type}); err != nil {
 			return err
 		}
 		for _, h := range hooks {
@@ -302,9 +302,40 @@ func (s *Service) Redeliver(ctx context.Context, businessID, eventID string, hoo
 	return s.webhooks.EnqueueDeliveries(ctx, jobs)
 }
 
-// DeliveryTx is what a Tx may also offer so that a delivery costs fewer
-// database round trips; PrepareDelivery and RecordDelivery use it when the
-// store's Tx has it (sqlstore's does).
+// AttemptOutcome is what one webhook delivery attempt means for its
+// delivery, as the retry policy (triggers/webhook.Decide) judges the
+// receiver's answer.
+type AttemptOutcome int
+
+// The outcomes of a delivery attempt. The zero AttemptOutcome is none of them.
+const (
+	// AttemptDelivered: the receiver answered 2xx; the delivery is done.
+	AttemptDelivered AttemptOutcome = iota + 1
+	// AttemptGone: the receiver answered 410 Gone; the hook is deleted.
+	AttemptGone
+	// AttemptRetry: the attempt failed; it is tried again after a delay.
+	AttemptRetry
+	// AttemptGiveUp: the attempt failed and it was the last one.
+	AttemptGiveUp
+)
+
+// String names the outcome for logs and metrics: delivered, gone, retry,
+// given_up.
+func (o AttemptOutcome) String() string {
+	switch o {
+	case AttemptDelivered:
+		return "delivered"
+	case AttemptGone:
+		return "gone"
+	case AttemptRetry:
+		return "retry"
+	case AttemptGiveUp:
+		return "given_up"
+	}
+	return "unknown"
+}
+
+// DeliveryTx reads and records a webhook delivery in one round trip each.
 type DeliveryTx interface {
 	// DeliveryState returns a delivery job's hook and event, and whether the
 	// event was delivered to the hook; either missing is not_found.
@@ -319,31 +350,11 @@ type DeliveryTx interface {
 // was delivered to it already.
 func (s *Service) PrepareDelivery(ctx context.Context, job DeliveryJob) (h *Hook, e *EventRecord, skip bool, err error) {
 	err = s.read(ctx, func(tx Tx) error {
-		if dtx, ok := tx.(DeliveryTx); ok {
-			var delivered bool
-			if h, e, delivered, err = dtx.DeliveryState(ctx, job.BusinessID, job.HookID, job.EventID); err != nil {
-				return err
-			}
-			skip = h.Status != HookActive || (delivered && !job.Force)
-			return nil
-		}
-		if h, err = tx.Hook(ctx, job.BusinessID, job.HookID); err != nil {
+		var delivered bool
+		if h, e, delivered, err = tx.DeliveryState(ctx, job.BusinessID, job.HookID, job.EventID); err != nil {
 			return err
 		}
-		if e, err = tx.Event(ctx, job.BusinessID, job.EventID); err != nil {
-			return err
-		}
-		if h.Status != HookActive {
-			skip = true
-			return nil
-		}
-		if !job.Force {
-			delivered, err := tx.Delivered(ctx, h.ID, e.ID)
-			if err != nil {
-				return err
-			}
-			skip = delivered
-		}
+		skip = h.Status != HookActive || (delivered && !job.Force)
 		return nil
 	})
 	if ErrorCode(err) == ENotFound {
@@ -358,8 +369,8 @@ func (s *Service) PrepareDelivery(ctx context.Context, job DeliveryJob) (h *Hook
 func (s *Service) RecordDelivery(ctx context.Context, a *DeliveryAttempt, gone bool) (retryable bool, err error) {
 	err = s.write(ctx, func(tx Tx, _ *outbox) error {
 		a.ID = NewID(PrefixDelivery)
-		if dtx, ok := tx.(DeliveryTx); ok && a.Delivered && !gone {
-			return dtx.RecordDelivered(ctx, a)
+		if a.Delivered && !gone {
+			return tx.RecordDelivered(ctx, a)
 		}
 		if err := tx.InsertDeliveryAttempt(ctx, a); err != nil {
 			return err

@@ -100,9 +100,6 @@ type Tx interface {
 	HookByTarget(ctx context.Context, businessID, event, targetURL string) (*Hook, error)
 	// Hooks lists a business's hooks, newest first (at most page.Size()+1).
 	Hooks(ctx context.Context, businessID string, page Page) ([]*Hook, error)
-	// HooksForEvent lists the business's active hooks subscribed to the event
-	// type or to "*", oldest first.
-	HooksForEvent(ctx context.Context, businessID string, event EventType) ([]*Hook, error)
 	// CountHooks counts a business's hooks.
 	CountHooks(ctx context.Context, businessID string) (int, error)
 	// UpdateHook stores Secret, PreviousSecret, PreviousSecretUntil, Status,
@@ -115,12 +112,12 @@ type Tx interface {
 	InsertDeliveryAttempt(ctx context.Context, a *DeliveryAttempt) error
 	// DeliveryAttempts lists a hook's attempts, newest first (at most page.Size()+1).
 	DeliveryAttempts(ctx context.Context, businessID, hookID string, page Page) ([]*DeliveryAttempt, error)
-	// Delivered reports whether the event has a successful attempt to the hook.
-	Delivered(ctx context.Context, hookID, eventID string) (bool, error)
 	// PurgeDeliveryAttempts deletes at most limit attempts made before t,
 	// oldest first, and returns how many.
 	PurgeDeliveryAttempts(ctx context.Context, t time.Time, limit int) (int64, error)
 
+	DispatchTx
+	DeliveryTx
 	MessagingTx
 	PassTx
 	SettingsTx

@@ -140,7 +140,7 @@ func (m *workerMetrics) TaskDone(taskType string, err error) {
 }
 
 // webhookAttempted counts a recorded webhook attempt.
-func (m *workerMetrics) webhookAttempted(o tasks.Outcome) {
+func (m *workerMetrics) webhookAttempted(o hub.AttemptOutcome) {
 	m.webhooks.WithLabelValues(o.String()).Inc()
 }
 

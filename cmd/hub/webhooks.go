@@ -40,7 +40,7 @@ func (s *webhookSender) Send(ctx context.Context, h *hub.Hook, e *hub.EventRecor
 	headers, err := webhook.Headers(secrets, e.ID, now, e.Payload)
 	if err != nil {
 		msg := "signing failed: " + err.Error()
-		res.Attempt.Error, res.Outcome = &msg, tasks.GiveUp
+		res.Attempt.Error, res.Outcome = &msg, hub.AttemptGiveUp
 		return res
 	}
 	a := webhook.Deliver(ctx, s.client, h.TargetURL, headers, e.Payload)
@@ -57,19 +57,8 @@ func (s *webhookSender) Send(ctx context.Context, h *hub.Hook, e *hub.EventRecor
 		msg := fmt.Sprintf("HTTP %d", a.StatusCode)
 		res.Attempt.Error = &msg
 	}
-	outcome, delay := webhook.Decide(attempt, a.StatusCode, a.RetryAfter, a.Err, now, rand.Float64)
-	res.Attempt.Delivered = outcome == webhook.Delivered
-	res.RetryIn = delay
-	switch outcome {
-	case webhook.Delivered:
-		res.Outcome = tasks.Delivered
-	case webhook.Gone:
-		res.Outcome = tasks.Gone
-	case webhook.Retry:
-		res.Outcome = tasks.RetryLater
-	default:
-		res.Outcome = tasks.GiveUp
-	}
+	res.Outcome, res.RetryIn = webhook.Decide(attempt, a.StatusCode, a.RetryAfter, a.Err, now, rand.Float64)
+	res.Attempt.Delivered = res.Outcome == hub.AttemptDelivered
 	return res
 }
 

@@ -149,7 +149,7 @@ func members(t *testing.T, s *sqlstore.Store, q hub.AudienceQuery) []hub.Audienc
 	var got []hub.AudienceMember
 	read(t, s, func(tx hub.Tx) error {
 		var err error
-		got, err = tx.(hub.AudienceTx).AudienceMembers(context.Background(), q)
+		got, err = tx.AudienceMembers(context.Background(), q)
 		return err
 	})
 	return got

@@ -55,14 +55,6 @@ func (t *tx) Hooks(ctx context.Context, businessID string, page hub.Page) ([]*hu
 	return list(ctx, t, hookKind, "SELECT "+hookCols+" FROM hooks"+f.sql()+tail, f.args, scanHook)
 }
 
-// HooksForEvent implements hub.Tx: active hooks of the event type or of
-// every event, oldest first.
-func (t *tx) HooksForEvent(ctx context.Context, businessID string, event hub.EventType) ([]*hub.Hook, error) {
-	return list(ctx, t, hookKind,
-		"SELECT "+hookCols+" FROM hooks WHERE business_id = ? AND status = ? AND (event = ? OR event = ?) ORDER BY id",
-		[]any{businessID, hub.HookActive, string(event), hub.HookAllEvents}, scanHook)
-}
-
 // HooksForEvents implements hub.DispatchTx: active hooks of any of the
 // event types or of every event, oldest first.
 func (t *tx) HooksForEvents(ctx context.Context, businessID string, types []hub.EventType) ([]*hub.Hook, error) {
@@ -148,20 +140,6 @@ func (t *tx) DeliveryAttempts(ctx context.Context, businessID, hookID string, pa
 	return list(ctx, t, attemptKind, "SELECT "+attemptCols+" FROM delivery_attempts"+f.sql()+tail, f.args, scanAttempt)
 }
 
-// Delivered implements hub.Tx; hook ids are unique across businesses.
-func (t *tx) Delivered(ctx context.Context, hookID, eventID string) (bool, error) {
-	var ok bool
-	// "AND delivered" matches the partial index's predicate word for word,
-	// which SQLite needs to use it.
-	err := t.queryRow(ctx,
-		"SELECT EXISTS (SELECT 1 FROM delivery_attempts WHERE hook_id = ? AND event_id = ? AND delivered)",
-		hookID, eventID).Scan(&ok)
-	if err != nil {
-		return false, mapErr(err, attemptKind)
-	}
-	return ok, nil
-}
-
 // PurgeDeliveryAttempts implements hub.Tx: it deletes at most limit
 // attempts of every business made before at, oldest first, and returns how
 // many went.
@@ -204,7 +182,7 @@ func prefixed(alias, cols string) string {
 // deliveryStateQuery reads a delivery job's hook, its event and whether the
 // event was delivered to the hook, in one statement.
 var deliveryStateQuery = "SELECT " + prefixed("h", hookCols) + ", " + prefixed("e", eventCols) +
-	// "AND d.delivered" matches the partial index's predicate (see Delivered).
+	// "AND d.delivered" matches the partial index's predicate word for word, which SQLite needs to use it.
 	", EXISTS (SELECT 1 FROM delivery_attempts d WHERE d.hook_id = h.id AND d.event_id = e.id AND d.delivered)" +
 	" FROM hooks h, events e WHERE h.id = ? AND h.business_id = ? AND e.id = ? AND e.business_id = ?"
 

@@ -242,7 +242,7 @@ func TestHookTenantScoping(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			forEvent, err := tx.HooksForEvent(ctx, other, hub.StampAdded)
+			forEvent, err := tx.HooksForEvents(ctx, other, []hub.EventType{hub.StampAdded})
 			if err != nil {
 				return err
 			}
@@ -287,7 +287,7 @@ func TestHooksForEvent(t *testing.T) {
 		}
 		for _, tc := range tests {
 			read(t, s, func(tx hub.Tx) error {
-				got, err := tx.HooksForEvent(ctx, w.biz.ID, tc.event)
+				got, err := tx.HooksForEvents(ctx, w.biz.ID, []hub.EventType{tc.event})
 				diff(t, "hooks for "+string(tc.event), tc.want, got)
 				return err
 			})
@@ -297,7 +297,7 @@ func TestHooksForEvent(t *testing.T) {
 		u.Status = hub.HookDisabled
 		write(t, s, func(tx hub.Tx) error { return tx.UpdateHook(ctx, &u) })
 		read(t, s, func(tx hub.Tx) error {
-			got, err := tx.HooksForEvent(ctx, w.biz.ID, hub.StampAdded)
+			got, err := tx.HooksForEvents(ctx, w.biz.ID, []hub.EventType{hub.StampAdded})
 			diff(t, "after disable", hookIDs([]*hub.Hook{stamp, stamp2}), hookIDs(got))
 			return err
 		})
@@ -352,46 +352,52 @@ func TestDelivered(t *testing.T) {
 		h := newHook(w.biz.ID, hub.HookAllEvents, "https://example.com/h")
 		h2 := newHook(w.biz.ID, hub.HookAllEvents, "https://example.com/h2")
 		createHooks(t, s, h, h2)
+		var evs []hub.EventRecord
+		for range 3 {
+			evs = append(evs, w.event(hub.StampAdded, t0, &w.customer.ID, &w.card.ID, nil))
+		}
+		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, evs) })
+		evt1, evt2, evt3 := evs[0].ID, evs[1].ID, evs[2].ID
 		delivered := func(hookID, eventID string) bool {
 			t.Helper()
 			var ok bool
 			read(t, s, func(tx hub.Tx) error {
 				var err error
-				ok, err = tx.Delivered(ctx, hookID, eventID)
+				_, _, ok, err = tx.DeliveryState(ctx, w.biz.ID, hookID, eventID)
 				return err
 			})
 			return ok
 		}
-		if delivered(h.ID, "evt_1") {
+		if delivered(h.ID, evt1) {
 			t.Error("delivered without attempts")
 		}
-		insertAttempts(t, s, newAttempt(h, "evt_1"))
-		if delivered(h.ID, "evt_1") {
+		insertAttempts(t, s, newAttempt(h, evt1))
+		if delivered(h.ID, evt1) {
 			t.Error("delivered after a failed attempt")
 		}
 		// A success for another event, or to another hook, is not this one.
-		okOther := newAttempt(h, "evt_2")
+		okOther := newAttempt(h, evt2)
 		okOther.Delivered, okOther.StatusCode, okOther.Error = true, ptr(200), nil
-		okHook2 := newAttempt(h2, "evt_1")
+		okHook2 := newAttempt(h2, evt1)
 		okHook2.Delivered, okHook2.StatusCode, okHook2.Error = true, ptr(200), nil
 		insertAttempts(t, s, okOther, okHook2)
-		if delivered(h.ID, "evt_1") {
+		if delivered(h.ID, evt1) {
 			t.Error("delivered by another event's or hook's success")
 		}
-		ok := newAttempt(h, "evt_1")
+		ok := newAttempt(h, evt1)
 		ok.Attempt, ok.Delivered, ok.StatusCode, ok.Error = 2, true, ptr(201), nil
-		insertAttempts(t, s, ok, newAttempt(h, "evt_1"))
-		if !delivered(h.ID, "evt_1") {
+		insertAttempts(t, s, ok, newAttempt(h, evt1))
+		if !delivered(h.ID, evt1) {
 			t.Error("not delivered after a successful attempt")
 		}
 		// Inside a write, before commit, too.
 		write(t, s, func(tx hub.Tx) error {
-			a := newAttempt(h, "evt_3")
+			a := newAttempt(h, evt3)
 			a.Delivered = true
 			if err := tx.InsertDeliveryAttempt(ctx, a); err != nil {
 				return err
 			}
-			got, err := tx.Delivered(ctx, h.ID, "evt_3")
+			_, _, got, err := tx.DeliveryState(ctx, w.biz.ID, h.ID, evt3)
 			if !got {
 				t.Error("own write not seen")
 			}
@@ -476,7 +482,9 @@ func TestPurgeDeliveryAttempts(t *testing.T) {
 		h := newHook(w.biz.ID, hub.HookAllEvents, "https://example.com/h")
 		h2 := newHook(w2.biz.ID, hub.HookAllEvents, "https://example.com/h")
 		createHooks(t, s, h, h2)
-		old, atT0, recent := newAttempt(h, "evt_1"), newAttempt(h, "evt_2"), newAttempt(h, "evt_3")
+		e1 := w.event(hub.StampAdded, t0, &w.customer.ID, &w.card.ID, nil)
+		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{e1}) })
+		old, atT0, recent := newAttempt(h, e1.ID), newAttempt(h, "evt_2"), newAttempt(h, "evt_3")
 		old.At, recent.At = t0.Add(-time.Hour), t0.Add(time.Hour)
 		old.Delivered = true
 		otherOld := newAttempt(h2, "evt_4")
@@ -517,7 +525,7 @@ func TestPurgeDeliveryAttempts(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			ok, err := tx.Delivered(ctx, h.ID, "evt_1")
+			_, _, ok, err := tx.DeliveryState(ctx, w.biz.ID, h.ID, e1.ID)
 			if ok {
 				t.Error("a purged success still counts as delivered")
 			}

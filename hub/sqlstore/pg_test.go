@@ -220,7 +220,7 @@ func TestDeliveryState(t *testing.T) {
 			)
 			err := s.Read(ctx, func(tx hub.Tx) error {
 				var err error
-				gh, ge, delivered, err = tx.(hub.DeliveryTx).DeliveryState(ctx, businessID, hookID, eventID)
+				gh, ge, delivered, err = tx.DeliveryState(ctx, businessID, hookID, eventID)
 				return err
 			})
 			return gh, ge, delivered, err
@@ -242,7 +242,7 @@ func TestDeliveryState(t *testing.T) {
 		}
 		ok := &hub.DeliveryAttempt{ID: hub.NewID(hub.PrefixDelivery), BusinessID: w.biz.ID, HookID: h.ID, EventID: e.ID,
 			Attempt: 2, StatusCode: ptr(204), DurationMS: 3, ResponseBody: "ok", Delivered: true, At: t0.Add(time.Minute)}
-		write(t, s, func(tx hub.Tx) error { return tx.(hub.DeliveryTx).RecordDelivered(ctx, ok) })
+		write(t, s, func(tx hub.Tx) error { return tx.RecordDelivered(ctx, ok) })
 		gh, _, delivered, err = state(w.biz.ID, h.ID, e.ID)
 		if err != nil || !delivered || gh.FailingSince != nil {
 			t.Errorf("after RecordDelivered: delivered %v, failing since %v, err %v", delivered, gh.FailingSince, err)
@@ -267,7 +267,7 @@ func TestDeliveryState(t *testing.T) {
 		// An attempt of a hook that is gone is recorded all the same.
 		orphan := &hub.DeliveryAttempt{ID: hub.NewID(hub.PrefixDelivery), BusinessID: w.biz.ID, HookID: hub.NewID(hub.PrefixHook),
 			EventID: e.ID, Attempt: 1, StatusCode: ptr(200), Delivered: true, At: t0}
-		write(t, s, func(tx hub.Tx) error { return tx.(hub.DeliveryTx).RecordDelivered(ctx, orphan) })
+		write(t, s, func(tx hub.Tx) error { return tx.RecordDelivered(ctx, orphan) })
 	})
 }
 
@@ -287,7 +287,7 @@ func TestDispatchQueries(t *testing.T) {
 		e4 := other.event(hub.StampAdded, t0, nil, nil, nil)
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{e1, e2, e3, e4}) })
 		read(t, s, func(tx hub.Tx) error {
-			dtx := tx.(hub.DispatchTx)
+			dtx := tx
 			evs, err := dtx.EventsByID(ctx, w.biz.ID, []string{e3.ID, e1.ID, "evt_unknown", e4.ID})
 			if err != nil {
 				return err

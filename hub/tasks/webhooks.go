@@ -34,6 +34,10 @@ func (p *Publisher) EnqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJo
 	return p.enqueueDeliveries(ctx, jobs, "")
 }
 
+// HubFailureRetries is how often asynq runs one delivery attempt again when
+// the hub failed to make or record it (not when the receiver failed).
+const HubFailureRetries = 5
+
 // enqueueDeliveries enqueues jobs; a non-empty suffix makes the task ids new
 // (a job put back because its hook is busy).
 func (p *Publisher) enqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJob, suffix string) error {
@@ -52,7 +56,13 @@ func (p *Publisher) enqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJo
 			id += ":" + hub.NewID("re") // every redelivery is its own task
 		}
 		id += suffix
-		opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(queue), asynq.MaxRetry(5)}
+		// The receiver's answers are counted by the policy's attempt number
+		// alone: each attempt is its own task, which returns nil once the
+		// attempt is recorded (a failure enqueues the next attempt). asynq's
+		// retries run only when the hub itself failed before recording (the
+		// database away) and re-run the same attempt; the receiver dedups on
+		// webhook-id.
+		opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(queue), asynq.MaxRetry(HubFailureRetries)}
 		if j.Delay > 0 {
 			// asynq keeps whole seconds; round up so that no retry comes
 			// sooner than the policy (or the receiver's Retry-After) allows.
@@ -70,36 +80,10 @@ func (p *Publisher) enqueueDeliveries(ctx context.Context, jobs []hub.DeliveryJo
 	return errors.Join(errs...)
 }
 
-// Outcome is what a delivery attempt means for the hook.
-type Outcome int
-
-// Delivery outcomes.
-const (
-	Delivered Outcome = iota + 1
-	Gone
-	RetryLater
-	GiveUp
-)
-
-// String names the outcome for logs and metrics.
-func (o Outcome) String() string {
-	switch o {
-	case Delivered:
-		return "delivered"
-	case Gone:
-		return "gone"
-	case RetryLater:
-		return "retry"
-	case GiveUp:
-		return "given_up"
-	}
-	return "unknown"
-}
-
 // SendResult is one delivery attempt as the Sender made it.
 type SendResult struct {
 	Attempt hub.DeliveryAttempt
-	Outcome Outcome
+	Outcome hub.AttemptOutcome
 	// RetryIn is the delay before the next attempt, when Outcome is RetryLater.
 	RetryIn time.Duration
 }
@@ -123,9 +107,9 @@ type Webhooks struct {
 	// BusyDelay is how long a job waits when its hook is busy. Zero means 250 ms.
 	BusyDelay time.Duration
 	// Attempted, when set, learns the outcome of every recorded attempt
-	// (for metrics); a GiveUp or a RetryLater the hook's policy ends counts
+	// (for metrics); a give-up or a retry the hook's policy ends counts
 	// as it was judged.
-	Attempted func(Outcome)
+	Attempted func(hub.AttemptOutcome)
 
 	mu   sync.Mutex
 	busy map[string]int
@@ -200,15 +184,15 @@ func (w *Webhooks) deliver(ctx context.Context, t *asynq.Task) error {
 	res := w.sender.Send(ctx, h, e, job.Attempt)
 	a := res.Attempt
 	a.BusinessID, a.HookID, a.EventID, a.Attempt = job.BusinessID, job.HookID, job.EventID, job.Attempt
-	retryable, err := w.svc.RecordDelivery(ctx, &a, res.Outcome == Gone)
+	retryable, err := w.svc.RecordDelivery(ctx, &a, res.Outcome == hub.AttemptGone)
 	if err != nil {
 		return err // the attempt is retried as a task; the receiver dedups on webhook-id
 	}
 	if w.Attempted != nil {
 		w.Attempted(res.Outcome)
 	}
-	if res.Outcome != RetryLater || !retryable {
-		if res.Outcome == GiveUp {
+	if res.Outcome != hub.AttemptRetry || !retryable {
+		if res.Outcome == hub.AttemptGiveUp {
 			w.log.WarnContext(ctx, "webhook delivery given up", "hook_id", h.ID, "event_id", e.ID, "attempts", job.Attempt)
 		}
 		return nil

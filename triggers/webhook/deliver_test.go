@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/7loc/hub/hub"
 )
 
 // recorder is a test receiver that keeps what it received and answers with
@@ -114,8 +116,8 @@ func TestDeliverRetryAfter(t *testing.T) {
 	if a.StatusCode != 429 || a.RetryAfter != "30" || string(a.ResponseBody) != "slow down" {
 		t.Fatalf("Deliver() = %+v", a)
 	}
-	if o, d := Decide(2, a.StatusCode, a.RetryAfter, a.Err, time.Now(), noJitter); o != Retry || d != time.Minute {
-		t.Errorf("Decide(after 429, Retry-After 30) = %v, %v; want retry, 1m", o, d)
+	if o, d := Decide(2, a.StatusCode, a.RetryAfter, a.Err, time.Now(), noJitter); o != hub.AttemptRetry || d != time.Minute {
+		t.Errorf("Decide(after 429, hub.AttemptRetry-After 30) = %v, %v; want retry, 1m", o, d)
 	}
 }
 
@@ -197,7 +199,7 @@ func TestDeliverErrors(t *testing.T) {
 			if strings.Contains(a.Err.Error(), "->") {
 				t.Errorf("Err %q shows a local address", a.Err)
 			}
-			if o, _ := Decide(1, a.StatusCode, a.RetryAfter, a.Err, time.Now(), noJitter); o != Retry {
+			if o, _ := Decide(1, a.StatusCode, a.RetryAfter, a.Err, time.Now(), noJitter); o != hub.AttemptRetry {
 				t.Errorf("Decide() = %v, want retry", o)
 			}
 		})

@@ -6,9 +6,10 @@
 //
 //   - Standard Webhooks signing (https://www.standardwebhooks.com): NewSecret,
 //     Sign, Headers, and Verify for our tests and for customers' receivers.
-//   - The retry policy: Decide turns one attempt's result into Delivered, Gone,
-//     Retry after a delay, or GiveUp; DisableAfter is how long a hook may fail
-//     before it is disabled.
+//   - The retry policy: Decide turns one attempt's result into a
+//     hub.AttemptOutcome: delivered, gone, retry after a delay, or give up.
+//     How long a hook may fail before it is disabled is the hub's
+//     (hub.HookDisableAfter).
 //   - An SSRF-safe HTTP client (NewClient) that connects only to public
 //     addresses, checked after DNS resolution so rebinding cannot sneak
 //     through, follows no redirects and ignores proxy settings; CheckURL

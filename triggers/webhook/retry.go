@@ -7,37 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/7loc/hub/hub"
 )
-
-// Outcome is what to do after one delivery attempt.
-type Outcome int
-
-// The outcomes of Decide. The zero Outcome is none of them.
-const (
-	// Delivered: the receiver answered 2xx; the delivery is done.
-	Delivered Outcome = iota + 1
-	// Gone: the receiver answered 410 Gone; delete the hook at once.
-	Gone
-	// Retry: the attempt failed; try again after the returned delay.
-	Retry
-	// GiveUp: the attempt failed and it was the last one (MaxAttempts).
-	GiveUp
-)
-
-// String returns the outcome's name in lower case ("delivered", ...).
-func (o Outcome) String() string {
-	switch o {
-	case Delivered:
-		return "delivered"
-	case Gone:
-		return "gone"
-	case Retry:
-		return "retry"
-	case GiveUp:
-		return "give_up"
-	}
-	return "Outcome(" + strconv.Itoa(int(o)) + ")"
-}
 
 // schedule[n-1] is the delay after the n-th failed attempt, before jitter.
 var schedule = [...]time.Duration{
@@ -54,13 +26,6 @@ var schedule = [...]time.Duration{
 // MaxAttempts is the number of attempts one delivery gets: the first one and
 // up to eight retries, the last about 28 hours after the first.
 const MaxAttempts = 1 + len(schedule)
-
-// DisableAfter is how long a hook may go without a single successful
-// delivery before it is disabled: when every attempt to it has failed for
-// five days since its last success (or its creation), the caller disables the
-// hook and stops delivering to it. This package only provides the number;
-// counting failures and disabling belong to the caller.
-const DisableAfter = 5 * 24 * time.Hour
 
 // retryAfterFloor is the shortest delay after a 429 Too Many Requests.
 const retryAfterFloor = time.Minute
@@ -80,25 +45,25 @@ const retryAfterFloor = time.Minute
 // header (delay in seconds or an HTTP date, relative to now) is honoured but
 // clamped to between that delay and twice it; after a 429 the delay is at
 // least one minute, with or without Retry-After.
-func Decide(attempt int, status int, retryAfter string, err error, now time.Time, rnd func() float64) (Outcome, time.Duration) {
+func Decide(attempt int, status int, retryAfter string, err error, now time.Time, rnd func() float64) (hub.AttemptOutcome, time.Duration) {
 	if err == nil {
 		switch {
 		case status >= 200 && status <= 299:
-			return Delivered, 0
+			return hub.AttemptDelivered, 0
 		case status == http.StatusGone:
-			return Gone, 0
+			return hub.AttemptGone, 0
 		}
 	}
 	attempt = max(attempt, 1)
 	if attempt >= MaxAttempts {
-		return GiveUp, 0
+		return hub.AttemptGiveUp, 0
 	}
 	if rnd == nil {
 		rnd = rand.Float64
 	}
 	d := jitter(schedule[attempt-1], rnd())
 	if err != nil {
-		return Retry, d
+		return hub.AttemptRetry, d
 	}
 	if ra, ok := parseRetryAfter(retryAfter, now); ok {
 		d = min(max(ra, d), 2*d)
@@ -106,7 +71,7 @@ func Decide(attempt int, status int, retryAfter string, err error, now time.Time
 	if status == http.StatusTooManyRequests {
 		d = max(d, retryAfterFloor)
 	}
-	return Retry, d
+	return hub.AttemptRetry, d
 }
 
 // jitter scales d by a factor in [0.8, 1.2) chosen by r in [0, 1).

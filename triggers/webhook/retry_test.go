@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/7loc/hub/hub"
 )
 
 // noJitter makes the jitter factor exactly 1 (0.8 + 0.4*0.5).
@@ -20,36 +22,36 @@ func TestDecideStatus(t *testing.T) {
 	tests := []struct {
 		status int
 		err    error
-		want   Outcome
+		want   hub.AttemptOutcome
 	}{
-		{200, nil, Delivered},
-		{201, nil, Delivered},
-		{202, nil, Delivered},
-		{204, nil, Delivered},
-		{299, nil, Delivered},
-		{410, nil, Gone},
-		{429, nil, Retry},
-		{500, nil, Retry},
-		{502, nil, Retry},
-		{503, nil, Retry},
-		{504, nil, Retry},
-		{599, nil, Retry},
-		{400, nil, Retry},
-		{401, nil, Retry},
-		{403, nil, Retry},
-		{404, nil, Retry},
-		{405, nil, Retry},
-		{409, nil, Retry},
-		{413, nil, Retry},
-		{422, nil, Retry},
-		{301, nil, Retry}, // redirects are not followed
-		{302, nil, Retry},
-		{308, nil, Retry},
-		{100, nil, Retry},
-		{0, timeout, Retry},
-		{0, refused, Retry},
-		{0, ErrForbiddenAddress, Retry},
-		{200, timeout, Retry}, // an error wins over any status
+		{200, nil, hub.AttemptDelivered},
+		{201, nil, hub.AttemptDelivered},
+		{202, nil, hub.AttemptDelivered},
+		{204, nil, hub.AttemptDelivered},
+		{299, nil, hub.AttemptDelivered},
+		{410, nil, hub.AttemptGone},
+		{429, nil, hub.AttemptRetry},
+		{500, nil, hub.AttemptRetry},
+		{502, nil, hub.AttemptRetry},
+		{503, nil, hub.AttemptRetry},
+		{504, nil, hub.AttemptRetry},
+		{599, nil, hub.AttemptRetry},
+		{400, nil, hub.AttemptRetry},
+		{401, nil, hub.AttemptRetry},
+		{403, nil, hub.AttemptRetry},
+		{404, nil, hub.AttemptRetry},
+		{405, nil, hub.AttemptRetry},
+		{409, nil, hub.AttemptRetry},
+		{413, nil, hub.AttemptRetry},
+		{422, nil, hub.AttemptRetry},
+		{301, nil, hub.AttemptRetry}, // redirects are not followed
+		{302, nil, hub.AttemptRetry},
+		{308, nil, hub.AttemptRetry},
+		{100, nil, hub.AttemptRetry},
+		{0, timeout, hub.AttemptRetry},
+		{0, refused, hub.AttemptRetry},
+		{0, ErrForbiddenAddress, hub.AttemptRetry},
+		{200, timeout, hub.AttemptRetry}, // an error wins over any status
 	}
 	for _, tt := range tests {
 		for _, attempt := range []int{1, 5} {
@@ -57,7 +59,7 @@ func TestDecideStatus(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Decide(%d, %d, err %v) = %v, want %v", attempt, tt.status, tt.err, got, tt.want)
 			}
-			if got != Retry && d != 0 {
+			if got != hub.AttemptRetry && d != 0 {
 				t.Errorf("Decide(%d, %d, err %v) delay = %v, want 0 for %v", attempt, tt.status, tt.err, d, got)
 			}
 		}
@@ -73,12 +75,12 @@ func TestDecideSchedule(t *testing.T) {
 		attempt := i + 1
 		for _, status := range []int{500, 404} {
 			got, d := Decide(attempt, status, "", nil, fixedNow, noJitter)
-			if got != Retry || d != w {
+			if got != hub.AttemptRetry || d != w {
 				t.Errorf("Decide(attempt %d, %d) = %v, %v; want retry, %v", attempt, status, got, d, w)
 			}
 		}
 		got, d := Decide(attempt, 0, "", errors.New("timeout"), fixedNow, noJitter)
-		if got != Retry || d != w {
+		if got != hub.AttemptRetry || d != w {
 			t.Errorf("Decide(attempt %d, error) = %v, %v; want retry, %v", attempt, got, d, w)
 		}
 	}
@@ -86,21 +88,21 @@ func TestDecideSchedule(t *testing.T) {
 		t.Errorf("MaxAttempts = %d, want 9 (first attempt + 8 retries)", MaxAttempts)
 	}
 	for _, attempt := range []int{9, 10, 100} {
-		if got, d := Decide(attempt, 503, "", nil, fixedNow, noJitter); got != GiveUp || d != 0 {
+		if got, d := Decide(attempt, 503, "", nil, fixedNow, noJitter); got != hub.AttemptGiveUp || d != 0 {
 			t.Errorf("Decide(attempt %d, 503) = %v, %v; want give_up, 0", attempt, got, d)
 		}
-		if got, _ := Decide(attempt, 0, "", errors.New("refused"), fixedNow, noJitter); got != GiveUp {
+		if got, _ := Decide(attempt, 0, "", errors.New("refused"), fixedNow, noJitter); got != hub.AttemptGiveUp {
 			t.Errorf("Decide(attempt %d, error) = %v; want give_up", attempt, got)
 		}
 		// Success and 410 are still recognised on the last attempt.
-		if got, _ := Decide(attempt, 200, "", nil, fixedNow, noJitter); got != Delivered {
+		if got, _ := Decide(attempt, 200, "", nil, fixedNow, noJitter); got != hub.AttemptDelivered {
 			t.Errorf("Decide(attempt %d, 200) = %v; want delivered", attempt, got)
 		}
-		if got, _ := Decide(attempt, 410, "", nil, fixedNow, noJitter); got != Gone {
+		if got, _ := Decide(attempt, 410, "", nil, fixedNow, noJitter); got != hub.AttemptGone {
 			t.Errorf("Decide(attempt %d, 410) = %v; want gone", attempt, got)
 		}
 	}
-	if got, d := Decide(0, 500, "", nil, fixedNow, noJitter); got != Retry || d != 0 {
+	if got, d := Decide(0, 500, "", nil, fixedNow, noJitter); got != hub.AttemptRetry || d != 0 {
 		t.Errorf("Decide(attempt 0, 500) = %v, %v; want the first attempt's retry, 0", got, d)
 	}
 }
@@ -140,7 +142,7 @@ func TestDecideRetryAfter(t *testing.T) {
 		err        error
 		want       time.Duration
 	}{
-		// Attempt 3: the scheduled delay is 5 min, so Retry-After is clamped to [5 min, 10 min].
+		// Attempt 3: the scheduled delay is 5 min, so hub.AttemptRetry-After is clamped to [5 min, 10 min].
 		{"seconds within bounds", 3, 503, "420", nil, 7 * time.Minute},
 		{"seconds below: scheduled delay", 3, 503, "10", nil, 5 * time.Minute},
 		{"seconds above: twice the delay", 3, 503, "86400", nil, 10 * time.Minute},
@@ -155,13 +157,13 @@ func TestDecideRetryAfter(t *testing.T) {
 		{"padded", 3, 503, " 360 ", nil, 6 * time.Minute},
 		{"on 4xx too", 3, 404, "480", nil, 8 * time.Minute},
 		{"ignored with a transport error", 3, 0, "600", errors.New("reset"), 5 * time.Minute},
-		// Attempt 1: the scheduled delay is 0, so Retry-After cannot delay a 5xx retry.
+		// Attempt 1: the scheduled delay is 0, so hub.AttemptRetry-After cannot delay a 5xx retry.
 		{"first retry: clamped to 0", 1, 503, "120", nil, 0},
 		// 429: at least one minute.
-		{"429 without Retry-After", 1, 429, "", nil, time.Minute},
-		{"429 first retry, Retry-After 120 s", 1, 429, "120", nil, time.Minute},
-		{"429 after attempt 2, Retry-After 1 s", 2, 429, "1", nil, time.Minute},
-		{"429 after attempt 2, Retry-After 8 s", 2, 429, "8", nil, time.Minute},
+		{"429 without hub.AttemptRetry-After", 1, 429, "", nil, time.Minute},
+		{"429 first retry, hub.AttemptRetry-After 120 s", 1, 429, "120", nil, time.Minute},
+		{"429 after attempt 2, hub.AttemptRetry-After 1 s", 2, 429, "1", nil, time.Minute},
+		{"429 after attempt 2, hub.AttemptRetry-After 8 s", 2, 429, "8", nil, time.Minute},
 		{"429 HTTP date", 2, 429, httpDate(30 * time.Second), nil, time.Minute},
 		{"429 later attempt keeps the clamp", 3, 429, "900", nil, 10 * time.Minute},
 		{"429 later attempt within bounds", 5, 429, "10800", nil, 3 * time.Hour},
@@ -169,7 +171,7 @@ func TestDecideRetryAfter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, d := Decide(tt.attempt, tt.status, tt.retryAfter, tt.err, fixedNow, noJitter)
-			if got != Retry || d != tt.want {
+			if got != hub.AttemptRetry || d != tt.want {
 				t.Errorf("Decide(%d, %d, %q) = %v, %v; want retry, %v", tt.attempt, tt.status, tt.retryAfter, got, d, tt.want)
 			}
 		})
@@ -187,25 +189,15 @@ func TestDecideRetryAfterWithJitter(t *testing.T) {
 	}
 }
 
-func TestDisableAfter(t *testing.T) {
-	if DisableAfter != 120*time.Hour {
-		t.Errorf("DisableAfter = %v, want 5 days", DisableAfter)
-	}
+// TestRetriesEndBeforeAHookIsDisabled: one event's retries end long before
+// the hub disables a failing hook (hub.HookDisableAfter), so a hook is
+// disabled only after failing many events over the whole period.
+func TestRetriesEndBeforeAHookIsDisabled(t *testing.T) {
 	var total time.Duration
 	for _, d := range schedule {
 		total += d
 	}
-	// One event's retries end long before a hook is disabled, so a hook is
-	// disabled only after failing many events over the whole period.
-	if max := total * 12 / 10; max >= DisableAfter {
-		t.Errorf("retries of one delivery last up to %v, not shorter than DisableAfter %v", max, DisableAfter)
-	}
-}
-
-func TestOutcomeString(t *testing.T) {
-	for o, want := range map[Outcome]string{Delivered: "delivered", Gone: "gone", Retry: "retry", GiveUp: "give_up", 0: "Outcome(0)"} {
-		if got := o.String(); got != want {
-			t.Errorf("Outcome(%d).String() = %q, want %q", int(o), got, want)
-		}
+	if max := total * 12 / 10; max >= hub.HookDisableAfter/2 {
+		t.Errorf("retries of one delivery last up to %v, not shorter than half of hub.HookDisableAfter %v", max, hub.HookDisableAfter)
 	}
 }
