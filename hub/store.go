@@ -188,6 +188,13 @@ type EventFilter struct {
 	// SinceID keeps only events newer than this one.
 	SinceID string
 	Page    Page
+	// Feed asks for the polling feed's promise (GET /v1/events, which
+	// pollers walk with since_id or the cursor): an event not returned yet
+	// never sorts before one returned. On PostgreSQL that orders events by
+	// transaction and holds back those behind a write transaction still
+	// open. Other reads (a card's history, the console) list every
+	// committed event by id.
+	Feed bool
 }
 
 // IdempotencyRecord remembers the first response to an Idempotency-Key.

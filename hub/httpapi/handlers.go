@@ -382,6 +382,7 @@ func (s *server) listEvents(c *gin.Context) {
 		evs, next, err := s.svc.Events(ctx, hub.EventFilter{
 			BusinessID: biz(c), Type: hub.EventType(c.Query("type")),
 			CustomerID: c.Query("customer_id"), CardID: c.Query("card_id"), SinceID: c.Query("since_id"), Page: pg,
+			Feed: true,
 		})
 		return payloads(evs), next, err
 	})

@@ -88,14 +88,14 @@ func (t *tx) EventsByID(ctx context.Context, businessID string, ids []string) ([
 // inside one millisecond; the hub runs one process per SQLite file.)
 //
 // On PostgreSQL transactions commit in any order after drawing their ids, so
-// the order is (xid, id), xid being the id of the writing transaction
+// the feed (EventFilter.Feed; other reads list by id) is ordered by (xid, id), xid being the id of the writing transaction
 // (0009_feed_idempotency.sql), and only events with xid below the xmin of
 // the statement's snapshot are returned: every transaction below xmin has
 // ended, and every event not returned yet (in flight, or held back) has an
 // xid at or above xmin, so it sorts after all that was returned. The price:
 // the feed lags behind the oldest write transaction still open (on any
 // database of the server), usually a few milliseconds; a read first waits
-// for that (awaitFeed, at most a second) so that a client sees its own
+// for that (awaitFeed, at most feedWait) so that a client sees its own
 // events. SinceID and the
 // cursor name an event; its (xid, id) is looked up (an unknown SinceID
 // counts as an event of xid 0, written before the migration).
@@ -111,7 +111,7 @@ func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord
 	if ef.CardID != "" {
 		f.add("card_id = ?", ef.CardID)
 	}
-	if !t.s.pg {
+	if !t.s.pg || !ef.Feed {
 		if ef.SinceID != "" {
 			f.add("id > ?", ef.SinceID)
 		}
@@ -136,7 +136,7 @@ func (t *tx) Events(ctx context.Context, ef hub.EventFilter) ([]*hub.EventRecord
 
 // feedWait bounds how long a feed read on PostgreSQL waits for the
 // transactions that hold back the business's committed events.
-const feedWait = time.Second
+const feedWait = 2 * time.Second
 
 // awaitFeed waits (at most feedWait, or until ctx ends) until no event of
 // the business committed so far is held back by an older transaction still

@@ -95,7 +95,7 @@ func TestFeedNeverSkips(t *testing.T) {
 				var got []*hub.EventRecord
 				read(t, s, func(tx hub.Tx) error {
 					var err error
-					got, err = tx.Events(ctx, hub.EventFilter{BusinessID: w.biz.ID, SinceID: since, Page: hub.Page{Limit: 100}})
+					got, err = tx.Events(ctx, hub.EventFilter{BusinessID: w.biz.ID, SinceID: since, Page: hub.Page{Limit: 100}, Feed: true})
 					return err
 				})
 				evIDs := ids(got, func(e *hub.EventRecord) string { return e.ID })

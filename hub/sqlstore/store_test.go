@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -443,6 +444,10 @@ func TestPagination(t *testing.T) {
 				r, err := tx.Events(ctx, hub.EventFilter{BusinessID: w.biz.ID, Page: p})
 				return ids(r, func(c *hub.EventRecord) string { return c.ID }), err
 			}},
+			{"events feed", evIDs, func(tx hub.Tx, p hub.Page) ([]string, error) {
+				r, err := tx.Events(ctx, hub.EventFilter{BusinessID: w.biz.ID, Page: p, Feed: true})
+				return ids(r, func(c *hub.EventRecord) string { return c.ID }), err
+			}},
 		}
 		for _, l := range lists {
 			t.Run(l.name, func(t *testing.T) {
@@ -483,20 +488,23 @@ func TestEventFilters(t *testing.T) {
 			{"unknown customer", hub.EventFilter{CustomerID: other.customer.ID}, nil},
 		}
 		for _, tc := range tests {
-			t.Run(tc.name, func(t *testing.T) {
-				tc.f.BusinessID = w.biz.ID
-				var got []*hub.EventRecord
-				read(t, s, func(tx hub.Tx) error {
-					var err error
-					got, err = tx.Events(ctx, tc.f)
-					return err
+			for _, feed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/feed=%v", tc.name, feed), func(t *testing.T) {
+					f := tc.f
+					f.BusinessID, f.Feed = w.biz.ID, feed
+					var got []*hub.EventRecord
+					read(t, s, func(tx hub.Tx) error {
+						var err error
+						got, err = tx.Events(ctx, f)
+						return err
+					})
+					var want []*hub.EventRecord
+					for i := range tc.want {
+						want = append(want, &tc.want[i])
+					}
+					diff(t, "events", want, got)
 				})
-				var want []*hub.EventRecord
-				for i := range tc.want {
-					want = append(want, &tc.want[i])
-				}
-				diff(t, "events", want, got)
-			})
+			}
 		}
 		read(t, s, func(tx hub.Tx) error {
 			got, err := tx.Event(ctx, w.biz.ID, e3.ID)
