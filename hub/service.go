@@ -132,6 +132,7 @@ type Service struct {
 
 	settingsCache  sync.Map // business id -> cachedSettings
 	campaignStatus sync.Map // campaign id -> campaignState
+	activity       activityCache
 	renderer       Renderer
 	campaigns      CampaignQueue
 
