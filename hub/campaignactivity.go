@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -74,12 +76,15 @@ const MaxActivityBuckets = 120
 
 // CampaignActivity returns a campaign's sent and failed messages over time
 // in at most buckets (1..MaxActivityBuckets) buckets, for a chart that
-// updates while the campaign sends.
+// updates while the campaign sends. The activity of a campaign sent or
+// cancelled activitySettle ago is final and kept in memory after it is
+// counted once; the returned value must not be changed.
 func (s *Service) CampaignActivity(ctx context.Context, businessID, id string, buckets int) (*CampaignActivity, error) {
 	if buckets < 1 || buckets > MaxActivityBuckets {
 		return nil, Problems{"buckets": "must be between 1 and 120"}.Err()
 	}
 	out := &CampaignActivity{}
+	cacheKey := "" // set when the activity is settled and was counted
 	err := s.read(ctx, func(tx Tx) error {
 		c, err := tx.Campaign(ctx, businessID, id, false)
 		if err != nil {
@@ -87,6 +92,16 @@ func (s *Service) CampaignActivity(ctx context.Context, businessID, id string, b
 		}
 		if c.StartedAt == nil {
 			return nil
+		}
+		settled := c.FinishedAt != nil && (c.Status == CampaignStatusSent || c.Status == CampaignStatusCancelled) &&
+			s.clock().Sub(*c.FinishedAt) >= activitySettle
+		key := c.ID + "/" + strconv.Itoa(buckets)
+		if settled {
+			if a := s.activity.get(key); a != nil {
+				out = a
+				return nil
+			}
+			cacheKey = key
 		}
 		out.Start, out.End = c.StartedAt.UTC().Truncate(time.Second), s.clock().UTC()
 		if c.FinishedAt != nil {
@@ -118,5 +133,39 @@ func (s *Service) CampaignActivity(ctx context.Context, businessID, id string, b
 	if err != nil {
 		return nil, err
 	}
+	if cacheKey != "" {
+		s.activity.put(cacheKey, out)
+	}
 	return out, nil
+}
+
+// activitySettle is how long after a campaign finished its activity is
+// taken as final (a message that was sending at a cancel ends within it).
+const activitySettle = 5 * time.Minute
+
+// activityCache keeps the activity of settled campaigns, which no longer
+// changes: counting it walks every recipient (hundreds of milliseconds for
+// 100,000), which the campaign's page would pay at every view (issue 13's
+// console benchmark). It holds at most maxCachedActivities and starts over
+// when full.
+type activityCache struct {
+	mu sync.Mutex
+	m  map[string]*CampaignActivity
+}
+
+const maxCachedActivities = 1000
+
+func (c *activityCache) get(key string) *CampaignActivity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *activityCache) put(key string, a *CampaignActivity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedActivities {
+		c.m = map[string]*CampaignActivity{}
+	}
+	c.m[key] = a
 }

@@ -55,17 +55,21 @@ type Owner struct {
 
 // Invitation lets an owner set a password once, until ExpiresAt. Only the
 // hash of its token is stored; Token and URL are filled only when it is made.
+// A password reset link is an Invitation whose Purpose is PurposeReset.
 type Invitation struct {
-	ID         string     `json:"-"`
-	BusinessID string     `json:"-"`
-	OwnerID    string     `json:"-"`
-	TokenHash  string     `json:"-"`
-	ExpiresAt  time.Time  `json:"expires_at"`
-	UsedAt     *time.Time `json:"-"`
-	CreatedAt  time.Time  `json:"-"`
-	Owner      *Owner     `json:"owner"`
-	Token      string     `json:"-"`
-	URL        string     `json:"url"`
+	ID         string `json:"-"`
+	BusinessID string `json:"-"`
+	OwnerID    string `json:"-"`
+	TokenHash  string `json:"-"`
+	// Purpose is PurposeInvitation ("" reads as it) or PurposeReset; a link
+	// is usable only for its own purpose.
+	Purpose   string     `json:"-"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	UsedAt    *time.Time `json:"-"`
+	CreatedAt time.Time  `json:"-"`
+	Owner     *Owner     `json:"owner"`
+	Token     string     `json:"-"`
+	URL       string     `json:"url"`
 }
 
 // OwnerSession is a logged-in browser. Only the hash of its token is stored;
@@ -289,11 +293,22 @@ func (s *Service) invite(ctx context.Context, tx Tx, businessID, email string, n
 			return nil, err
 		}
 	}
+	return s.newLink(ctx, tx, o, PurposeInvitation)
+}
+
+// newLink stores a one-time link of an owner for a purpose: an invitation
+// (InvitationTTL) or a password reset (PasswordResetTTL).
+func (s *Service) newLink(ctx context.Context, tx Tx, o *Owner, purpose string) (*Invitation, error) {
+	now := s.clock()
+	ttl, path := InvitationTTL, invitationPath
+	if purpose == PurposeReset {
+		ttl, path = PasswordResetTTL, resetPath
+	}
 	token, hash := newToken()
 	inv := &Invitation{
-		ID: NewID(PrefixInvitation), BusinessID: businessID, OwnerID: o.ID, TokenHash: hash,
-		ExpiresAt: now.Add(InvitationTTL), CreatedAt: now, Owner: o, Token: token,
-		URL: s.publicURL + invitationPath + token,
+		ID: NewID(PrefixInvitation), BusinessID: o.BusinessID, OwnerID: o.ID, TokenHash: hash, Purpose: purpose,
+		ExpiresAt: now.Add(ttl), CreatedAt: now, Owner: o, Token: token,
+		URL: s.publicURL + path + token,
 	}
 	if err := tx.CreateInvitation(ctx, inv); err != nil {
 		return nil, err
@@ -307,14 +322,23 @@ func (s *Service) Invitation(ctx context.Context, token string) (*Invitation, er
 	var inv *Invitation
 	err := s.read(ctx, func(tx Tx) error {
 		var err error
-		inv, err = s.usableInvitation(ctx, tx, token)
+		inv, err = s.usableLink(ctx, tx, token, PurposeInvitation)
 		return err
 	})
 	return inv, err
 }
 
-func (s *Service) usableInvitation(ctx context.Context, tx Tx, token string) (*Invitation, error) {
-	gone := Errorf(ENotFound, "this invitation link was used already or has expired; ask for a new one")
+// linkGone is the answer to a used, expired or unknown link of a purpose.
+func linkGone(purpose string) error {
+	if purpose == PurposeReset {
+		return Errorf(ENotFound, "this password reset link was used already or has expired; ask for a new one")
+	}
+	return Errorf(ENotFound, "this invitation link was used already or has expired; ask for a new one")
+}
+
+// usableLink finds the unused, unexpired link of a token for a purpose.
+func (s *Service) usableLink(ctx context.Context, tx Tx, token, purpose string) (*Invitation, error) {
+	gone := linkGone(purpose)
 	if !wellFormedToken(token) {
 		return nil, gone
 	}
@@ -325,7 +349,7 @@ func (s *Service) usableInvitation(ctx context.Context, tx Tx, token string) (*I
 	if err != nil {
 		return nil, err
 	}
-	if inv.UsedAt != nil || !s.clock().Before(inv.ExpiresAt) {
+	if inv.UsedAt != nil || !s.clock().Before(inv.ExpiresAt) || inv.LinkPurpose() != purpose {
 		return nil, gone
 	}
 	return inv, nil
@@ -334,6 +358,12 @@ func (s *Service) usableInvitation(ctx context.Context, tx Tx, token string) (*I
 // AcceptInvitation sets the owner's password through an invitation, which
 // then cannot be used again, and ends the owner's other sessions.
 func (s *Service) AcceptInvitation(ctx context.Context, token, password string) (*Owner, error) {
+	return s.setPassword(ctx, token, password, PurposeInvitation)
+}
+
+// setPassword sets the owner's password through a link of the purpose,
+// which then cannot be used again, and ends all the owner's sessions.
+func (s *Service) setPassword(ctx context.Context, token, password, purpose string) (*Owner, error) {
 	h, err := s.hasher()
 	if err != nil {
 		return nil, err
@@ -347,14 +377,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string) 
 	}
 	var o *Owner
 	err = s.write(ctx, func(tx Tx, _ *outbox) error {
-		inv, err := s.usableInvitation(ctx, tx, token)
+		inv, err := s.usableLink(ctx, tx, token, purpose)
 		if err != nil {
 			return err
 		}
 		if ok, err := tx.UseInvitation(ctx, inv.ID, s.clock()); err != nil {
 			return err
 		} else if !ok {
-			return Errorf(ENotFound, "this invitation link was used already or has expired; ask for a new one")
+			return linkGone(purpose)
 		}
 		o = inv.Owner
 		o.PasswordHash = encoded
@@ -367,7 +397,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password string) 
 	if err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "owner password set", "owner_id", o.ID, "business_id", o.BusinessID)
+	s.log.InfoContext(ctx, "owner password set", "owner_id", o.ID, "business_id", o.BusinessID, "through", purpose)
 	return o, nil
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	// Passwords hashes owner passwords (hub/password). Nil makes owner
 	// accounts (the console's logins) unavailable.
 	Passwords PasswordHasher
+	// OwnerMail sends password reset emails through a business's email
+	// channel. Nil sends none (a new invitation resets a password).
+	OwnerMail OwnerMailer
 	// Webhooks schedules webhook deliveries. Nil means events reach no hook.
 	Webhooks WebhookQueue
 	// CheckHookURL vets a hook's URL at subscription (scheme, private
@@ -113,6 +116,7 @@ type Service struct {
 	keyEpoch    atomic.Uint64
 	revocations RevocationPublisher
 	owners      *owners
+	ownerMail   OwnerMailer
 
 	webhooks     WebhookQueue
 	hookURLCheck func(string) error
@@ -128,6 +132,7 @@ type Service struct {
 
 	settingsCache  sync.Map // business id -> cachedSettings
 	campaignStatus sync.Map // campaign id -> campaignState
+	activity       activityCache
 	renderer       Renderer
 	campaigns      CampaignQueue
 
@@ -162,6 +167,7 @@ func NewService(cfg Config) (*Service, error) {
 		webhooks:     cfg.Webhooks,
 		hookURLCheck: cfg.CheckHookURL,
 		owners:       &owners{hasher: cfg.Passwords},
+		ownerMail:    cfg.OwnerMail,
 	}
 	if cfg.SecretKey != nil {
 		box, err := NewSecretBox(cfg.SecretKey)

@@ -125,7 +125,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	a.svc, err = hub.NewService(hub.Config{
 		Store: st, Publisher: a.batcher, Logger: log, PublicURL: cfg.publicURL(),
-		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke, Passwords: password.New(password.Default),
+		KeyCacheTTL: cfg.KeyCacheTTL, Revocations: a.revoke, Passwords: password.New(password.Default), OwnerMail: a.providers,
 		Webhooks: a.publisher, CheckHookURL: func(u string) error { return webhook.CheckURL(u, allow) },
 		SecretKey: key, Messages: tasks.NewMessageQueue(a.queue, a.queues), Inbound: a.providers,
 		CheckChannel: a.providers.check, LinkURL: a.providers.linkURL, RegisterWebhook: a.providers.registerWebhook,

@@ -62,3 +62,34 @@ func TestBenchClient(t *testing.T) {
 		}
 	}
 }
+
+// tableRow reads the first Markdown table of out into its header names and
+// first row.
+func tableRow(t *testing.T, out string) map[string]string {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "|") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 3 {
+		t.Fatalf("no table in\n%s", out)
+	}
+	cells := func(l string) []string {
+		f := strings.Split(strings.Trim(l, "|"), "|")
+		for i := range f {
+			f[i] = strings.TrimSpace(f[i])
+		}
+		return f
+	}
+	head, row := cells(lines[0]), cells(lines[2])
+	if len(head) != len(row) {
+		t.Fatalf("header and row differ in width:\n%s\n%s", lines[0], lines[2])
+	}
+	m := map[string]string{}
+	for i, h := range head {
+		m[h] = row[i]
+	}
+	return m
+}

@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -24,11 +23,9 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/7loc/hub/channels/whatsapp/whatsappfake"
 	"github.com/7loc/hub/hub"
-	"github.com/7loc/hub/hub/sqlstore"
 )
 
 // campaignOptions configures `hub bench campaign`.
@@ -117,35 +114,6 @@ func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	writeCampaignTable(stdout, r, o, cfg.Concurrency)
-	return nil
-}
-
-// benchTargets applies a process bench's --db, --redis and --hub flags:
-// sqlite is a temporary file, postgres HUB_DATABASE_URL (a fresh database);
-// the hub binary defaults to this executable.
-func benchTargets(cfg *config, name, db, redisURL string, hubBin *string) error {
-	switch db {
-	case "sqlite":
-		if sqlstore.IsPostgresURL(cfg.DatabaseURL) {
-			cfg.DatabaseURL = "" // a temporary file
-		}
-	case "postgres":
-		if !sqlstore.IsPostgresURL(cfg.DatabaseURL) {
-			return errors.New(name + " --db postgres needs HUB_DATABASE_URL=postgres://… (a fresh database)")
-		}
-	default:
-		return fmt.Errorf("--db must be sqlite or postgres, not %q", db)
-	}
-	if redisURL != "" {
-		cfg.RedisURL = redisURL
-	}
-	if *hubBin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		*hubBin = exe
-	}
 	return nil
 }
 
@@ -529,72 +497,6 @@ func processGone(p *exec.Cmd) bool {
 	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
 
-// seedCustomers inserts n customers of a business with bulk SQL: phone
-// numbers from pattern (fmt, i), language en, WhatsApp consent. It returns
-// their ids in order (id order is insertion order).
-func seedCustomers(ctx context.Context, dbURL, businessID, pattern string, n int) ([]string, error) {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	consent, _ := json.Marshal(map[string]hub.Consent{hub.ChannelWhatsApp: {Granted: true, Source: "bench", At: now}})
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = hub.NewID(hub.PrefixCustomer)
-	}
-	if sqlstore.IsPostgresURL(dbURL) {
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			return nil, err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.CopyFrom(ctx, pgx.Identifier{"customers"},
-			[]string{"id", "business_id", "phone", "language", "consent", "created_at", "updated_at"},
-			pgx.CopyFromSlice(n, func(i int) ([]any, error) {
-				return []any{ids[i], businessID, fmt.Sprintf(pattern, i), "en", consent, now, now}, nil
-			}))
-		if err != nil {
-			return nil, err
-		}
-		_, err = conn.Exec(ctx, "ANALYZE customers")
-		return ids, err
-	}
-	db, err := sql.Open("sqlite", "file:"+dbURL+"?_pragma=busy_timeout(10000)&_txlock=immediate")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	const rows = 500
-	at := now.Format("2006-01-02T15:04:05.000Z")
-	var stmt *sql.Stmt
-	for start := 0; start < n; start += rows {
-		end := min(start+rows, n)
-		q := "INSERT INTO customers (id, business_id, phone, language, consent, created_at, updated_at) VALUES " +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, 'en', ?, ?, ?),", end-start), ",")
-		args := make([]any, 0, (end-start)*6)
-		for i := start; i < end; i++ {
-			args = append(args, ids[i], businessID, fmt.Sprintf(pattern, i), string(consent), at, at)
-		}
-		if end-start == rows {
-			if stmt == nil {
-				if stmt, err = tx.PrepareContext(ctx, q); err != nil {
-					return nil, err
-				}
-			}
-			_, err = stmt.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, q, args...)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return ids, tx.Commit()
-}
-
 // freeAddr returns a loopback address with a free port.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -603,19 +505,6 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-// loadAvg is the machine's 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // mib formats bytes in MiB.

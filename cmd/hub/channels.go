@@ -67,6 +67,17 @@ func (p *providers) factories() map[string]channels.Factory {
 	}
 }
 
+// SendOwnerEmail implements hub.OwnerMailer: one email to a business's
+// owner (a password reset link) through the business's email channel.
+func (p *providers) SendOwnerEmail(ctx context.Context, cfg *hub.ChannelConfig, m hub.Message) error {
+	s, err := email.New(cfg, email.Options{Logger: p.log})
+	if err != nil {
+		return err
+	}
+	_, err = s.Send(ctx, m)
+	return err
+}
+
 // build builds the sender of a configuration; known is false for a provider
 // without a factory.
 func (p *providers) build(cfg *hub.ChannelConfig) (s channels.Sender, known bool, err error) {

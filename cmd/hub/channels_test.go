@@ -298,3 +298,23 @@ func TestChannelConfigBadInputChangesNothing(t *testing.T) {
 		t.Error("the bot token is stored in the clear")
 	}
 }
+
+// TestSendOwnerEmail: the hub.OwnerMailer of the binary sends an owner's
+// mail (a password reset link) through the business's email channel.
+func TestSendOwnerEmail(t *testing.T) {
+	smtp := emailfake.Start(t, emailfake.Options{})
+	p := &providers{log: slog.New(slog.DiscardHandler)}
+	cfg := &hub.ChannelConfig{Provider: hub.ChannelEmail, Enabled: true, Settings: map[string]string{
+		"host": smtp.Host(), "port": strconv.Itoa(smtp.Port()), "tls": "none", "from": "hello@cafe.test"}}
+	err := p.SendOwnerEmail(context.Background(), cfg, hub.Message{DeliveryID: "inv_1", Channel: hub.ChannelEmail,
+		To: "owner@cafe.test", Subject: "Choose a new password", Text: "https://hub.test/console/reset/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := smtp.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "owner@cafe.test" ||
+		msgs[0].Header.Get("Subject") != "Choose a new password" ||
+		!strings.Contains(string(msgs[0].Body), "https://hub.test/console/reset/x") {
+		t.Fatalf("the SMTP server got %+v", msgs)
+	}
+}

@@ -11,6 +11,7 @@
 //	hub queues [archived|retry|delete --queue Q (--id ID | --all)]
 //	                          the task queues in Redis; list, retry or delete archived tasks
 //	hub bench api             load-test the stamp endpoint through the real HTTP stack
+//	hub bench console         every console page on a business with 100,000 customers
 //	hub bench campaign        one campaign through serve and work processes (see BENCHMARKS.md)
 //	hub bench sales           closed checks through the Poster webhook path next to POST /v1/sales
 //
@@ -51,7 +52,7 @@ commands:
   keys      keys create --business NAME --staff LOGIN [--name NAME]
   owners    owners invite --business NAME --email EMAIL: a one-time console invitation link
   queues    queues [archived|retry|delete] --queue Q: the task queues in Redis, and archived tasks
-  bench     bench api|webhooks|channels|campaign|sales: benchmarks (see BENCHMARKS.md)
+  bench     bench api|webhooks|channels|campaign|sales|console: benchmarks (see BENCHMARKS.md)
 
 Run 'hub <command> -h' for the flags; each flag is also a HUB_* environment variable.
 `
@@ -83,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		}
 		if len(args) > 1 && args[1] == "sales" {
 			return runBenchSales(ctx, args[2:], stdout, stderr, lookup)
+		}
+		if len(args) > 1 && args[1] == "console" {
+			return runBenchConsole(ctx, args[2:], stdout, stderr, lookup)
 		}
 		if len(args) > 1 && args[1] == "campaign" {
 			return runBenchCampaign(ctx, args[2:], stdout, stderr, lookup)

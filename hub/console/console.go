@@ -53,6 +53,10 @@ type Config struct {
 	ClientIP func(r *http.Request) string
 	// Logger receives structured logs. Nil discards them.
 	Logger *slog.Logger
+	// Background runs work that must not delay an answer (a password
+	// reset's lookup and email). Nil means a new goroutine; tests run it
+	// at once.
+	Background func(func())
 }
 
 // server is the console's state.
@@ -66,6 +70,8 @@ type server struct {
 	pages    *pages
 	i18n     *catalog
 	assets   http.Handler
+	// background runs work after the answer (Config.Background).
+	background func(func())
 }
 
 // New returns the console's handler, to be mounted at Prefix ("/console"
@@ -77,7 +83,10 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("console: Config.Service is required")
 	}
 	s := &server{svc: cfg.Service, secure: cfg.Secure, account: cfg.AccountThrottle, address: cfg.AddressThrottle,
-		clientIP: cfg.ClientIP, log: cfg.Logger}
+		clientIP: cfg.ClientIP, log: cfg.Logger, background: cfg.Background}
+	if s.background == nil {
+		s.background = func(f func()) { go f() }
+	}
 	if s.account == nil {
 		s.account = NewMemoryThrottle(DefaultAccountLimit, nil)
 	}
@@ -111,6 +120,10 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /console/login", s.login)
 	mux.HandleFunc("GET /console/invitations/{token}", s.invitationForm)
 	mux.HandleFunc("POST /console/invitations/{token}", s.acceptInvitation)
+	mux.HandleFunc("GET /console/reset", s.resetForm)
+	mux.HandleFunc("POST /console/reset", s.requestReset)
+	mux.HandleFunc("GET /console/reset/{token}", s.resetPasswordForm)
+	mux.HandleFunc("POST /console/reset/{token}", s.resetPassword)
 
 	mux.HandleFunc("POST /console/logout", s.owner(s.logout))
 	mux.HandleFunc("POST /console/logout-everywhere", s.owner(s.logoutEverywhere))

@@ -711,7 +711,7 @@ func TestCatalogsAreComplete(t *testing.T) {
 			t.Errorf("%s has other messages than English (-en +%s):\n%s", lang, lang, diff)
 		}
 	}
-	used := regexp.MustCompile(`T "([a-z_.]+)"|"((?:login|error|flash|keys|staff|hook|hooks|invitation|common|nav|language|settings|channels|channel|customers|customer|templates|template|campaigns|campaign|automations|automation)\.[a-z_.]+)"`)
+	used := regexp.MustCompile(`T "([a-z_.]+)"|"((?:login|error|flash|keys|staff|hook|hooks|invitation|common|nav|language|settings|channels|channel|customers|customer|templates|template|campaigns|campaign|automations|automation|reset)\.[a-z_.]+)"`)
 	sources, _ := filepath.Glob("templates/*.html")
 	code, _ := filepath.Glob("*.go")
 	for _, f := range append(sources, code...) {

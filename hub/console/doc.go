@@ -7,7 +7,7 @@
 // # Pages
 //
 // Login, logout (here or everywhere), accept an invitation (set a
-// password), API keys (list, add for a staff login without a key, the new
+// password), "Forgot password?" (below), API keys (list, add for a staff login without a key, the new
 // key shown once, regenerate and delete after a confirmation), staff logins
 // (add one, see which have keys) and webhooks (subscriptions with their
 // status, the delivery log with status codes and errors, redeliver, rotate
@@ -107,6 +107,16 @@
 //   - Login is throttled per account and per client address through the
 //     Throttle interface (Redis in hub/ratelimit, MemoryThrottle in tests and
 //     single processes). A throttle that cannot answer refuses the login.
+//   - "Forgot password?" asks for an email and always answers the same
+//     (throttled as logins are, per address and per account): when the
+//     owner exists and the business has an enabled email channel,
+//     hub.Service.RequestPasswordReset mails a link through that channel
+//     (hub.OwnerMailer, the email channel's sender in cmd/hub) that works
+//     once within an hour, stored hashed as invitations are; using it sets
+//     a new password and ends all the owner's sessions. The lookup and the
+//     mail run after the answer (Config.Background), so that its delay
+//     tells nothing either. Without an email channel the page says to ask
+//     the operator for a new invitation, which resets the password too.
 //   - Cross-site request forgery is refused by http.CrossOriginProtection
 //     (Sec-Fetch-Site and Origin) around every handler, and by SameSite=Lax.
 //   - Every answer carries a Content-Security-Policy without inline script

@@ -67,6 +67,8 @@ type harness struct {
 	svc   *hub.Service
 	clock *clock
 	jobs  *jobs
+	// mail records the owners' emails (password resets).
+	mail *mailbox
 	// registered records the webhooks registered with providers;
 	// registerErr, when set, is the providers' answer.
 	registered  []string
@@ -81,9 +83,9 @@ type harnessOption func(*console.Config)
 func newHarness(t *testing.T, st *sqlstore.Store, opts ...harnessOption) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), store: st,
-		clock: &clock{now: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}, jobs: &jobs{}}
+		clock: &clock{now: time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC)}, jobs: &jobs{}, mail: &mailbox{}}
 	svc, err := hub.NewService(hub.Config{Store: st, Now: h.clock.Now, PublicURL: "https://hub.test",
-		Passwords: password.New(password.Fast), Webhooks: h.jobs,
+		Passwords: password.New(password.Fast), Webhooks: h.jobs, OwnerMail: h.mail,
 		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
 		Renderer:  templates.New(templates.Options{}), Defaults: templates.Defaults(),
 		RegisterWebhook: func(_ context.Context, cfg *hub.ChannelConfig, url string) error {

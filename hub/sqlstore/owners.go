@@ -54,20 +54,21 @@ func (t *tx) UpdateOwner(ctx context.Context, o *hub.Owner) error {
 // CreateInvitation implements hub.ConsoleTx.
 func (t *tx) CreateInvitation(ctx context.Context, inv *hub.Invitation) error {
 	return t.insert(ctx, invitationKind,
-		"INSERT INTO owner_invitations (id, business_id, owner_id, token_hash, expires_at, used_at, created_at)"+
-			" VALUES (?, ?, ?, ?, ?, ?, ?)",
-		inv.ID, inv.BusinessID, inv.OwnerID, inv.TokenHash, t.tm(inv.ExpiresAt), t.ntm(inv.UsedAt), t.tm(inv.CreatedAt))
+		"INSERT INTO owner_invitations (id, business_id, owner_id, token_hash, purpose, expires_at, used_at, created_at)"+
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		inv.ID, inv.BusinessID, inv.OwnerID, inv.TokenHash, inv.LinkPurpose(), t.tm(inv.ExpiresAt), t.ntm(inv.UsedAt),
+		t.tm(inv.CreatedAt))
 }
 
 // InvitationByHash implements hub.ConsoleTx.
 func (t *tx) InvitationByHash(ctx context.Context, hash string) (*hub.Invitation, error) {
 	return one(ctx, t, invitationKind,
-		"SELECT i.id, i.business_id, i.owner_id, i.token_hash, i.expires_at, i.used_at, i.created_at, "+ownerCols+
+		"SELECT i.id, i.business_id, i.owner_id, i.token_hash, i.purpose, i.expires_at, i.used_at, i.created_at, "+ownerCols+
 			" FROM owner_invitations i JOIN owners o ON o.id = i.owner_id WHERE i.token_hash = ?",
 		[]any{hash}, func(r scanner) (*hub.Invitation, error) {
 			var i hub.Invitation
 			var o hub.Owner
-			err := r.Scan(&i.ID, &i.BusinessID, &i.OwnerID, &i.TokenHash, timeDest{&i.ExpiresAt}, nullTimeDest{&i.UsedAt},
+			err := r.Scan(&i.ID, &i.BusinessID, &i.OwnerID, &i.TokenHash, &i.Purpose, timeDest{&i.ExpiresAt}, nullTimeDest{&i.UsedAt},
 				timeDest{&i.CreatedAt},
 				&o.ID, &o.BusinessID, &o.Email, &o.Name, &o.Language, &o.PasswordHash, timeDest{&o.CreatedAt})
 			i.Owner = &o

@@ -1,0 +1,120 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
+
+// resetTimeout bounds the work behind a reset request (lookup and email).
+const resetTimeout = time.Minute
+
+// resetData is the "Forgot password?" form's state.
+type resetData struct {
+	Email string
+	// Sent says the request was taken: the one answer, whether or not an
+	// account exists.
+	Sent bool
+	// Minutes is how long a throttled client waits.
+	Minutes int
+}
+
+func (s *server) resetForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "reset", &view{Title: "reset.title", Data: resetData{}})
+}
+
+// requestReset takes a "Forgot password?" request. It answers the same
+// whatever the email (no account enumeration), throttled as logins are, and
+// leaves the lookup and the email to s.background, so that the answer's
+// delay does not tell either.
+func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	ctx := r.Context()
+	v := &view{Title: "reset.title", Data: resetData{Email: email}}
+	ip := s.clientIP(r)
+	for _, c := range []struct {
+		t   Throttle
+		key string
+	}{{s.address, "reset-ip:" + ip}, {s.account, "reset:" + email}} {
+		ok, wait, err := c.t.Allow(ctx, c.key)
+		if err != nil {
+			s.log.ErrorContext(ctx, "password reset throttle unavailable", "err", err)
+			s.render(w, r, http.StatusServiceUnavailable, "reset", withError(v, hub.Unavailable("the login throttle", err)))
+			return
+		}
+		if !ok {
+			s.log.WarnContext(ctx, "password reset throttled", "key", strings.SplitN(c.key, ":", 2)[0], "client", ip)
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()))))
+			v.ErrorID = "reset.throttled"
+			v.Data = resetData{Email: email, Minutes: max(1, int((wait+time.Minute-1)/time.Minute))}
+			s.render(w, r, http.StatusTooManyRequests, "reset", v)
+			return
+		}
+	}
+	accept, query := r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")
+	compose := func(o *hub.Owner, link string) (string, string) {
+		t := s.i18n.translator(s.i18n.choose(query, o.Language, accept, ""))
+		return t.T("reset.mail.subject"), t.T("reset.mail.text", "Email", o.Email, "URL", link,
+			"Minutes", int(hub.PasswordResetTTL/time.Minute))
+	}
+	bg := context.WithoutCancel(ctx)
+	s.background(func() {
+		ctx, cancel := context.WithTimeout(bg, resetTimeout)
+		defer cancel()
+		sent, err := s.svc.RequestPasswordReset(ctx, email, compose)
+		if err != nil {
+			s.log.ErrorContext(ctx, "password reset failed", "client", ip, "err", err)
+			return
+		}
+		s.log.InfoContext(ctx, "password reset requested", "client", ip, "sent", sent)
+	})
+	v.Data = resetData{Sent: true}
+	s.render(w, r, http.StatusOK, "reset", v)
+}
+
+// resetPasswordData is the new-password form's state.
+type resetPasswordData struct {
+	Email string
+}
+
+func (s *server) resetPasswordForm(w http.ResponseWriter, r *http.Request) {
+	inv, err := s.svc.PasswordReset(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.resetGone(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "reset-password", &view{Title: "reset.password.title",
+		Data: resetPasswordData{Email: inv.Owner.Email}})
+}
+
+func (s *server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	inv, err := s.svc.PasswordReset(r.Context(), token)
+	if err != nil {
+		s.resetGone(w, r, err)
+		return
+	}
+	if _, err := s.svc.ResetPassword(r.Context(), token, r.PostFormValue("password")); err != nil {
+		if hub.ErrorCode(err) == hub.ENotFound {
+			s.resetGone(w, r, err)
+			return
+		}
+		v := &view{Title: "reset.password.title", Data: resetPasswordData{Email: inv.Owner.Email}}
+		s.render(w, r, status(err), "reset-password", withError(v, err))
+		return
+	}
+	http.Redirect(w, r, Prefix+"/login?done=password_set", http.StatusSeeOther)
+}
+
+// resetGone answers a used, expired or unknown reset link.
+func (s *server) resetGone(w http.ResponseWriter, r *http.Request, err error) {
+	if hub.ErrorCode(err) != hub.ENotFound {
+		s.fail(w, r, err)
+		return
+	}
+	s.errorPage(w, r, http.StatusNotFound, "reset.gone")
+}
