@@ -62,7 +62,7 @@ func (p *browserProblems) listen(ev any) {
 		}
 	case *cdppage.EventJavascriptDialogOpening:
 		// A dialog stops the page until it is answered: dismiss it.
-		p.list = append(p.list, fmt.Sprintf("a %s dialog opened: %q", e.Type, e.Message))
+		p.list = append(p.list, fmt.Sprintf("a script dialog (%s) opened: %q", e.Type, e.Message))
 		if p.ctx != nil {
 			go chromedp.Call(p.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{})
 		}

@@ -25,7 +25,7 @@ var axeSource string
 // showcaseNames are the names a showcase business gives what it holds: the
 // demo's names, or markup that must show as text (TestBrowserXSS).
 type showcaseNames struct {
-	Customer, StaffName, KeyName, Template, Campaign, Automation, HookURL string
+	Customer, StaffName, KeyName, Template, Campaign, Draft, Automation, HookURL string
 }
 
 // demoNames are ordinary names, as in the demo business.
@@ -35,6 +35,7 @@ var demoNames = showcaseNames{
 	KeyName:    "Front till",
 	Template:   "Spring offer",
 	Campaign:   "Spring at the Café",
+	Draft:      "Rainy season",
 	Automation: "Welcome back",
 	HookURL:    "https://example.com/loyalty/in",
 }
@@ -163,7 +164,7 @@ func (h *harness) showcase(n showcaseNames) showcase {
 	_, err = h.svc.SendCampaign(h.ctx, h.business.ID, sent.ID)
 	must(err)
 	h.runCampaign(sent.ID, func() { h.clock.advance(40 * time.Second) })
-	draft, err := h.svc.CreateCampaign(h.ctx, h.business.ID, hub.CampaignInput{Name: ptr("Rainy season"),
+	draft, err := h.svc.CreateCampaign(h.ctx, h.business.ID, hub.CampaignInput{Name: &n.Draft,
 		Audience: audience, Channels: []string{"email"}, TemplateID: &mt.ID})
 	must(err)
 	s.draftID = draft.ID
@@ -352,6 +353,96 @@ func TestBrowserAccessibility(t *testing.T) {
 			}
 		}
 		checkAccessibility(ctx, t, state.name)
+	}
+	problems.check(t)
+}
+
+// xssNames are markup that a page must show as text: were one of them
+// markup, a dialog would open (or the Content-Security-Policy would
+// refuse an inline script, which the browser logs).
+var xssNames = showcaseNames{
+	Customer:   `<script>alert(1)</script>`,
+	StaffName:  `<img src=x onerror=alert(2)>`,
+	KeyName:    `"><svg onload=alert(3)>`,
+	Template:   `<script>alert(4)</script>`,
+	Campaign:   `<img src=x onerror=alert(5)>`,
+	Draft:      `'><script>alert(6)</script>`,
+	Automation: `</title><script>alert(7)</script>`,
+	HookURL:    `https://example.com/in?q=<script>alert(8)</script>`,
+}
+
+// pageText is the text that a page shows: the body's text, the fields'
+// values and the options of its selects.
+const pageText = `[document.body.innerText,
+	...Array.from(document.querySelectorAll("input, textarea"), e => e.value),
+	...Array.from(document.querySelectorAll("option"), e => e.textContent)].join("\n")`
+
+// pageMarkup finds markup that none of the console's pages has and that
+// the xssNames would make: a script without src, an event handler, an
+// img or svg.
+const pageMarkup = `Array.from(document.querySelectorAll("script:not([src]), [onerror], [onload], img, svg:not(.chart svg)"),
+	e => e.outerHTML.slice(0, 80))`
+
+// TestBrowserXSS fills a business with names that are markup: a customer
+// named <script>alert(1)</script>, and a staff name, an API key, a
+// message template, two campaigns, an automation and a webhook URL of the
+// same kind (each a field the service takes as it is), and visits every
+// console page in a real browser. Each page that shows one shows it as
+// text; no page has the markup, opens a script dialog (alert), or logs a
+// script error or a Content-Security-Policy violation. A staff login that
+// is markup is refused and shows again as text.
+func TestBrowserXSS(t *testing.T) {
+	ctx, problems := startBrowser(t, 60*time.Second)
+	st := sqltest.Open(t, sqlstore.DialectSQLite)
+	h := newHarness(t, st)
+	n := xssNames
+	s := h.showcase(n)
+	shows := map[string][]string{
+		"api-keys":          {n.KeyName},
+		"api-key-add":       {n.KeyName},
+		"staff":             {n.StaffName},
+		"webhooks":          {n.HookURL},
+		"webhook":           {n.HookURL},
+		"customers":         {n.Customer},
+		"customer":          {n.Customer},
+		"templates":         {n.Template},
+		"template":          {n.Template},
+		"campaigns":         {n.Campaign, n.Draft},
+		"campaign-composer": {n.Draft, n.Template},
+		"campaign":          {n.Campaign},
+		"automations":       {n.Automation, n.Template},
+		"automation":        {n.Automation, n.Template},
+	}
+	visitPages(ctx, t, h, s.pages(), func(p consolePage) {
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageText))
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		for _, want := range shows[p.name] {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: the page does not show %q as text", p.name, want)
+			}
+		}
+		markup, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](pageMarkup))
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		for _, m := range markup {
+			t.Errorf("%s: the page has the element %s", p.name, m)
+		}
+	})
+
+	// A staff login may not be markup: the refused one shows again in its
+	// field, as text.
+	problems.expect("status of 422")
+	login := `<script>alert(9)</script>`
+	err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/console/staff"),
+		setAndSubmit(`#staff-login`, login), chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
+	if err != nil {
+		t.Fatalf("browser: adding a staff login: %v", err)
+	}
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("staff-login").value`)); err != nil || got != login {
+		t.Errorf("the refused login shows as %q (%v), want %q", got, err, login)
 	}
 	problems.check(t)
 }
