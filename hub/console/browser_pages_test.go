@@ -5,7 +5,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -444,5 +448,98 @@ func TestBrowserXSS(t *testing.T) {
 	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("staff-login").value`)); err != nil || got != login {
 		t.Errorf("the refused login shows as %q (%v), want %q", got, err, login)
 	}
+	problems.check(t)
+}
+
+// updateScreenshots makes TestScreenshots drive chromium over the showcase
+// data and write docs/console/<page>.png.
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the console's screenshots in docs/console")
+
+// screenshotDir is where the screenshots are, from this package.
+const screenshotDir = "../../docs/console"
+
+// screenshotWidth and screenshotHeight are the screenshots' viewport.
+const screenshotWidth, screenshotHeight = 1280, 800
+
+// TestScreenshots keeps the console's screenshots in docs/console current.
+// With -update-screenshots it drives chromium over the showcase data (as
+// the demo business would look) at a 1280×800 viewport and writes one PNG
+// per page:
+//
+//	go test ./hub/console -run TestScreenshots -update-screenshots
+//
+// Without the flag it checks that every page has its screenshot, of that
+// size, and that no screenshot is of a page that is gone.
+func TestScreenshots(t *testing.T) {
+	var s showcase
+	pages := s.pages()
+	if !*updateScreenshots {
+		want := map[string]bool{}
+		for _, p := range pages {
+			want[p.name+".png"] = true
+			f, err := os.Open(filepath.Join(screenshotDir, p.name+".png"))
+			if err != nil {
+				t.Errorf("%v (go test ./hub/console -run TestScreenshots -update-screenshots)", err)
+				continue
+			}
+			cfg, err := png.DecodeConfig(f)
+			f.Close()
+			if err != nil || cfg.Width != screenshotWidth || cfg.Height != screenshotHeight {
+				t.Errorf("%s.png: %dx%d, %v; want a %dx%d PNG", p.name, cfg.Width, cfg.Height, err, screenshotWidth, screenshotHeight)
+			}
+		}
+		files, err := filepath.Glob(filepath.Join(screenshotDir, "*.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if !want[filepath.Base(f)] {
+				t.Errorf("%s is the screenshot of no page", f)
+			}
+		}
+		return
+	}
+
+	ctx, problems := startBrowser(t, 90*time.Second)
+	st := sqltest.Open(t, sqlstore.DialectSQLite)
+	h := newHarness(t, st)
+	s = h.showcase(demoNames)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(screenshotWidth, screenshotHeight)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// What a page shows below the fold: the campaign's chart, the
+	// template variants' previews.
+	show := map[string][]chromedp.Action[chromedp.Void]{
+		"campaign": {void(chromedp.Evaluate[bool](`document.getElementById("progress").scrollIntoView() === undefined`))},
+		"template": {void(chromedp.Poll[bool](`typeof htmx !== "undefined"`)),
+			chromedp.Click(chromedp.CSS(`button[name="variant"][value="0"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#preview-0 [data-testid="preview-text"]`)),
+			chromedp.Click(chromedp.CSS(`button[name="variant"][value="1"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#preview-1 iframe.email-preview`)),
+			void(chromedp.Evaluate[bool](`document.querySelector("fieldset").scrollIntoView() === undefined`))},
+	}
+	visitPages(ctx, t, h, s.pages(), func(p consolePage) {
+		if err := chromedp.Do(ctx, show[p.name]...); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		// The fonts are in and a frame is drawn.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => r(true))))`,
+			chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		img, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		name := filepath.Join(screenshotDir, p.name+".png")
+		if err := os.WriteFile(name, img, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d KB", name, len(img)/1024)
+	})
 	problems.check(t)
 }
