@@ -294,12 +294,13 @@ func setAndSubmit(css, value string) chromedp.Action[chromedp.Void] {
 
 // TestBrowserAccessibility runs axe-core in a real browser over every
 // console page, with demo-like data, and over the states that a page
-// reaches: a confirmation page, new items, a modal dialog open, the
-// new key and the rotated secret shown once, forms refused with the
-// service's problems at their fields, and a page in Thai and in Hindi. It
-// fails on each serious or critical violation (the rule, its help and the
-// elements' selectors). Any script error or Content-Security-Policy
-// violation fails the test too.
+// reaches: a confirmation page, new items, the 404 page, a modal dialog
+// (opened by its link, which htmx does not follow), the new key and the
+// rotated secret shown once, forms refused with the service's problems at
+// their fields, and pages in Thai and in Hindi. It fails on each serious
+// or critical violation (the rule, its help and the elements' selectors).
+// Any script error or Content-Security-Policy violation fails the test
+// too.
 func TestBrowserAccessibility(t *testing.T) {
 	ctx, problems := startBrowser(t, 90*time.Second)
 	st := sqltest.Open(t, sqlstore.DialectSQLite)
@@ -323,11 +324,13 @@ func TestBrowserAccessibility(t *testing.T) {
 	// States that a page reaches through the owner's clicks.
 	problems.expect("status of 422")
 	problems.expect("status of 409")
+	problems.expect("status of 404")
 	alert := chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`))
 	for _, state := range []struct {
 		name  string
 		steps []chromedp.Action[chromedp.Void]
 	}{
+		{"not found", []chromedp.Action[chromedp.Void]{chromedp.Navigate(h.srv.URL + "/console/nowhere")}},
 		{"regenerate dialog", []chromedp.Action[chromedp.Void]{chromedp.Navigate(h.srv.URL + "/console/api-keys"),
 			void(chromedp.Poll[bool](`typeof htmx !== "undefined"`)),
 			chromedp.Click(chromedp.Search(`(//a[normalize-space()="Regenerate"])[1]`)),
