@@ -416,11 +416,25 @@ func TestBrowserXSS(t *testing.T) {
 		"template":          {n.Template},
 		"campaigns":         {n.Campaign, n.Draft},
 		"campaign-composer": {n.Draft, n.Template},
-		"campaign":          {n.Campaign},
+		"campaign":          {n.Campaign, n.Template},
 		"automations":       {n.Automation, n.Template},
 		"automation":        {n.Automation, n.Template},
+		"api-key-delete":    {n.KeyName},
 	}
-	visitPages(ctx, t, h, s.pages(), func(p consolePage) {
+	pages := s.pages()
+	keys, err := h.svc.APIKeys(h.ctx, h.business.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.Name == n.KeyName {
+			pages = append(pages, consolePage{name: "api-key-delete", path: "/console/api-keys/" + k.ID + "/delete"})
+		}
+	}
+	if len(pages) != len(s.pages())+1 {
+		t.Fatalf("no key named %q in %+v", n.KeyName, keys)
+	}
+	visitPages(ctx, t, h, pages, func(p consolePage) {
 		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageText))
 		if err != nil {
 			t.Fatalf("%s: %v", p.name, err)
@@ -443,7 +457,7 @@ func TestBrowserXSS(t *testing.T) {
 	// field, as text.
 	problems.expect("status of 422")
 	login := `<script>alert(9)</script>`
-	err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/console/staff"),
+	err = chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/console/staff"),
 		setAndSubmit(`#staff-login`, login), chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
 	if err != nil {
 		t.Fatalf("browser: adding a staff login: %v", err)
