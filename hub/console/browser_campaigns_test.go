@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -19,11 +21,24 @@ import (
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
 )
 
-// browserProblems collects a browser's script errors and
-// Content-Security-Policy violations.
+// browserProblems collects a browser's script errors,
+// Content-Security-Policy violations and script dialogs (alert, confirm,
+// prompt), which it dismisses.
 type browserProblems struct {
 	mu   sync.Mutex
 	list []string
+	// ctx is the browser's, to dismiss a dialog.
+	ctx context.Context
+	// expected are log entries that are not problems: a log entry whose
+	// text holds one of them is not kept (a refused form's 422, say).
+	expected []string
+}
+
+// expect makes log entries that hold text not problems.
+func (p *browserProblems) expect(text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expected = append(p.expected, text)
 }
 
 func (p *browserProblems) listen(ev any) {
@@ -33,12 +48,23 @@ func (p *browserProblems) listen(ev any) {
 	case *runtime.EventExceptionThrown:
 		p.list = append(p.list, "exception: "+e.ExceptionDetails.Text)
 	case *cdplog.EventEntryAdded:
+		for _, x := range p.expected {
+			if strings.Contains(e.Entry.Text, x) {
+				return
+			}
+		}
 		if e.Entry.Level == cdplog.EntryLevelError || strings.Contains(e.Entry.Text, "Content Security Policy") {
 			p.list = append(p.list, "log: "+e.Entry.Text+" "+e.Entry.URL)
 		}
 	case *runtime.EventConsoleAPICalled:
 		if e.Type == runtime.ConsoleAPICalledTypeError {
 			p.list = append(p.list, "console.error")
+		}
+	case *cdppage.EventJavascriptDialogOpening:
+		// A dialog stops the page until it is answered: dismiss it.
+		p.list = append(p.list, fmt.Sprintf("a script dialog (%s) opened: %q", e.Type, e.Message))
+		if p.ctx != nil {
+			go chromedp.Call(p.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{})
 		}
 	}
 }
@@ -66,6 +92,9 @@ func startBrowser(t *testing.T, timeout time.Duration) (context.Context, *browse
 	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, timeout)
 	t.Cleanup(cancel)
+	problems.mu.Lock()
+	problems.ctx = ctx
+	problems.mu.Unlock()
 	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
 )
@@ -39,15 +38,14 @@ func chromium(t *testing.T) string {
 
 // TestBrowserLoginCreateKeyCopy drives a real browser: log in, add an API
 // key for a login through the dialog, copy the key shown once, close the
-// dialog, and the key is gone from the page. Any script error or
-// Content-Security-Policy violation fails the test.
+// dialog, and the key is gone from the page and never appears in any
+// other console page. Any script error or Content-Security-Policy
+// violation fails the test.
 func TestBrowserLoginCreateKeyCopy(t *testing.T) {
 	exe := chromium(t)
 	st := sqltest.Open(t, sqlstore.DialectSQLite)
 	h := newHarness(t, st)
-	if _, err := h.svc.CreateStaff(h.ctx, h.business.ID, hub.StaffInput{Login: "bob"}); err != nil {
-		t.Fatal(err)
-	}
+	s := h.showcase(demoNames) // with the staff login "bob", which has no key
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -163,6 +161,19 @@ func TestBrowserLoginCreateKeyCopy(t *testing.T) {
 	}
 	if !strings.Contains(html, "<td>Till 9</td>") {
 		t.Error("the new key is not listed")
+	}
+	// Nor is it in any other page.
+	for _, p := range s.pages() {
+		if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+p.path), chromedp.WaitReady(chromedp.CSS(`main`))); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		if strings.Contains(html, key) {
+			t.Errorf("%s: the page holds the key", p.name)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -267,41 +267,61 @@ func TestCrossOriginRefused(t *testing.T) {
 // style attributes, which the Content-Security-Policy would block.
 var inlineScript = regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]|\son[a-z]+=|\sstyle=|javascript:`)
 
+// TestSecurityHeadersAndNoInlineScript checks that every console page —
+// each page of the navigation over the showcase data and one of each kind
+// of item, their confirmation pages, htmx fragments and refused forms —
+// carries the Content-Security-Policy and the other security headers, and
+// has no inline script or style, which the policy would block.
 func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		h := newHarness(t, st)
-		hook, _, err := h.svc.CreateHook(h.ctx, h.business.ID, hub.HookInput{Event: "*", TargetURL: ptr("https://example.com/hook")})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := h.showcase(demoNames)
 		keys, _ := h.svc.APIKeys(h.ctx, h.business.ID)
 		anon := h.browser()
 		b := h.browser()
 		b.login("owner@example.com")
-		inv, err := h.svc.InviteOwner(h.ctx, h.business.ID, hub.OwnerInput{Email: "second@example.com"})
-		if err != nil {
-			t.Fatal(err)
+		// Every page of the navigation and one of each kind of item.
+		pages := map[string]page{}
+		for _, p := range s.pages() {
+			if p.anonymous {
+				pages[p.name] = anon.get(p.path)
+			} else {
+				pages[p.name] = b.get(p.path)
+			}
 		}
-		pages := map[string]page{
-			"login":      anon.get("/console/login"),
-			"invitation": anon.get("/console/invitations/" + inv.Token),
-			"not found":  b.get("/console/nowhere"),
-			"api keys":   b.get("/console/api-keys"),
-			"add key":    b.get("/console/api-keys/new"),
-			"confirm":    b.get("/console/api-keys/" + keys[0].ID + "/delete"),
-			"new key":    b.post("/console/api-keys/"+keys[0].ID+"/regenerate", url.Values{}),
-			"staff":      b.get("/console/staff"),
-			"webhooks":   b.get("/console/webhooks"),
-			"webhook":    b.get("/console/webhooks/" + hook.ID),
-			"rotated":    b.post("/console/webhooks/"+hook.ID+"/rotate-secret", url.Values{}),
-			"settings":   b.get("/console/settings"),
-			"channels":   b.get("/console/channels"),
-			"customers":  b.get("/console/customers?phone=abc"),
-			"channel":    b.get("/console/channels/telegram"),
-			"gateway":    b.post("/console/channels/gateway/test", url.Values{}),
-			"refused":    b.post("/console/settings", url.Values{"timezone": {"Mars"}}),
+		edited := url.Values{"name": {"x"}, "variants[0].language": {"en"}, "variants[0].kind": {"email"},
+			"variants[0].subject": {"Hi"}, "variants[0].html": {"<p>{{ customer.name }}</p>"}, "variant": {"0"}}
+		// Their sub-pages, fragments and refused forms.
+		for name, p := range map[string]page{
+			"not found":          b.get("/console/nowhere"),
+			"confirm":            b.get("/console/api-keys/" + keys[0].ID + "/delete"),
+			"new key":            b.post("/console/api-keys/"+keys[0].ID+"/regenerate", url.Values{}),
+			"rotated":            b.post("/console/webhooks/"+s.hookID+"/rotate-secret", url.Values{}),
+			"customer search":    b.get("/console/customers?phone=abc"),
+			"channel telegram":   b.get("/console/channels/telegram"),
+			"gateway":            b.post("/console/channels/gateway/test", url.Values{}),
+			"refused settings":   b.post("/console/settings", url.Values{"timezone": {"Mars"}}),
+			"new template":       b.get("/console/templates/new"),
+			"template preview":   b.post("/console/templates/"+s.templateID+"/preview", edited),
+			"preview fragment":   b.post("/console/templates/"+s.templateID+"/preview", edited, "HX-Request", "true"),
+			"refused template":   b.post("/console/templates/"+s.templateID, url.Values{"name": {""}}),
+			"delete template":    b.get("/console/templates/" + s.templateID + "/delete"),
+			"new automation":     b.get("/console/automations/new"),
+			"refused automation": b.post("/console/automations/"+s.automationID, url.Values{"delay_seconds": {"x"}}),
+			"automation row":     b.post("/console/automations/"+s.automationID+"/enabled", url.Values{"enabled": {"true"}}, "HX-Request", "true"),
+			"delete automation":  b.get("/console/automations/" + s.automationID + "/delete"),
+			"new campaign":       b.get("/console/campaigns/new"),
+			"audience count":     b.post("/console/campaigns/audience", url.Values{"rows": {"1"}}, "HX-Request", "true"),
+			"refused campaign":   b.post("/console/campaigns", url.Values{"name": {""}, "rows": {"1"}}),
+			"progress":           b.get("/console/campaigns/"+s.campaignID+"/progress", "HX-Request", "true"),
+			"refused action":     b.post("/console/campaigns/"+s.campaignID+"/pause", url.Values{}),
+		} {
+			pages[name] = p
 		}
 		for name, p := range pages {
+			if p.status >= 500 || p.status == http.StatusNotFound && name != "not found" {
+				t.Errorf("%s: status %d", name, p.status)
+			}
 			csp := p.header.Get("Content-Security-Policy")
 			if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "script-src 'self'") ||
 				strings.Contains(csp, "unsafe-inline") {
@@ -316,6 +336,9 @@ func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 			if m := inlineScript.FindString(p.body); m != "" {
 				t.Errorf("%s: inline script or style %q", name, m)
 			}
+		}
+		if len(pages) < 40 {
+			t.Errorf("only %d pages checked", len(pages))
 		}
 		for _, asset := range []string{"htmx.min.js", "console.js", "console.css"} {
 			p := anon.get("/console/assets/" + asset)

@@ -125,6 +125,14 @@
 //   - Every page is scoped to the session's business: another business's ids
 //     are the 404 page, as unknown ones are.
 //
+// # Accessibility
+//
+// Pages are built from labelled controls, landmarks (header, nav, main)
+// and named dialogs, so that assistive technology and tests find them by
+// role and name. The browser tests run axe-core (vendored in testdata, for
+// the tests only) over every page and the states they reach and fail on
+// serious or critical violations (TestBrowserAccessibility).
+//
 // # Languages
 //
 // English, Thai and Hindi, each a message catalog: locales/<lang>.json for

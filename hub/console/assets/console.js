@@ -19,17 +19,22 @@
 
   function ready(root) { reveal(root); forgetOnClose(root); }
 
+  // A dialog's opener is a link to the same question as a page. The click
+  // is caught on its way down (capture), before htmx, which boosts the
+  // link, would load that page instead of opening the dialog.
   document.addEventListener("click", function (e) {
     var opener = e.target.closest("[data-dialog]");
-    if (opener) {
-      var dialog = document.getElementById(opener.getAttribute("data-dialog"));
-      if (dialog && typeof dialog.showModal === "function") {
-        e.preventDefault();
-        if (dialog.open) { dialog.close(); }
-        dialog.showModal();
-      }
-      return;
+    if (!opener) { return; }
+    var dialog = document.getElementById(opener.getAttribute("data-dialog"));
+    if (dialog && typeof dialog.showModal === "function") {
+      e.preventDefault();
+      e.stopPropagation();
+      if (dialog.open) { dialog.close(); }
+      dialog.showModal();
     }
+  }, true);
+
+  document.addEventListener("click", function (e) {
     var copy = e.target.closest("[data-copy]");
     if (copy) {
       var source = document.getElementById(copy.getAttribute("data-copy"));
