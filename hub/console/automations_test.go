@@ -43,7 +43,7 @@ func TestAutomationsList(t *testing.T) {
 			"Goal reached: congratulations", "Voucher expiring in 3 days", "<td>Birthday</td>", "Issue a voucher: <code>vt_",
 			"Send a message: Birthday greeting</li>",
 			`<form method="post" action="/console/automations/`+birthday.ID+`/enabled" hx-post="/console/automations/`+birthday.ID+`/enabled" hx-target="#automation-`+birthday.ID+`" hx-swap="outerHTML">`,
-			`role="switch" aria-checked="false" aria-label="Run “Birthday greeting with a gift”" class="switch">Off</button>`)
+			`role="switch" aria-checked="false" class="switch"><span class="visually-hidden">Run “Birthday greeting with a gift”</span><span aria-hidden="true">Off</span></button>`)
 		if n := strings.Count(p.body, `aria-checked="false"`); n != 4 {
 			t.Errorf("%d switches off, want 4", n)
 		}
@@ -57,7 +57,7 @@ func TestAutomationsList(t *testing.T) {
 			t.Fatal("the automation is not on in the service")
 		}
 		p = b.get(p.header.Get("Location"))
-		contains(t, p, "The automation is on.", `aria-checked="true" aria-label="Run “Birthday greeting with a gift”" class="switch on">On</button>`,
+		contains(t, p, "The automation is on.", `aria-checked="true" class="switch on"><span class="visually-hidden">Run “Birthday greeting with a gift”</span><span aria-hidden="true">On</span></button>`,
 			`<input type="hidden" name="enabled" value="false">`)
 
 		// Off with htmx: the row alone comes back, switched.
