@@ -47,8 +47,8 @@ func TestAutomationsList(t *testing.T) {
 		if n := strings.Count(p.body, `aria-checked="false"`); n != 4 {
 			t.Errorf("%d switches off, want 4", n)
 		}
-		contains(t, b.get("/console/automations?lang=th"), "<h1>ระบบอัตโนมัติ</h1>", "<td>วันเกิด</td>", ">ปิด</button>")
-		contains(t, b.get("/console/automations?lang=hi"), "<h1>ऑटोमेशन</h1>", "<td>जन्मदिन</td>", ">बंद</button>")
+		contains(t, b.get("/console/automations?lang=th"), "<h1>ระบบอัตโนมัติ</h1>", "<td>วันเกิด</td>", ">ปิด</span></button>")
+		contains(t, b.get("/console/automations?lang=hi"), "<h1>ऑटोमेशन</h1>", "<td>जन्मदिन</td>", ">बंद</span></button>")
 
 		// On without JavaScript: the list comes back, and the service has it on.
 		p = b.post("/console/automations/"+birthday.ID+"/enabled", url.Values{"enabled": {"true"}})
@@ -66,7 +66,7 @@ func TestAutomationsList(t *testing.T) {
 		if !strings.HasPrefix(strings.TrimSpace(p.body), `<tr id="automation-`+birthday.ID+`">`) || strings.Contains(p.body, "<html") {
 			t.Errorf("the answer is not the row\n%s", p.body)
 		}
-		contains(t, p, `aria-checked="false"`, ">Off</button>", `<input type="hidden" name="enabled" value="true">`)
+		contains(t, p, `aria-checked="false"`, ">Off</span></button>", `<input type="hidden" name="enabled" value="true">`)
 		if got := h.automation(h.business.ID, "Birthday"); got.Enabled {
 			t.Fatal("the automation is still on in the service")
 		}
