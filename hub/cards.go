@@ -85,7 +85,7 @@ func (s *Service) IssueCard(ctx context.Context, pr *Principal, in IssueCardInpu
 }
 
 // location checks an optional location id of the business.
-func (s *Service) location(ctx context.Context, tx Tx, businessID string, id *string) (*string, error) {
+func (s *Service) location(ctx context.Context, tx AccountTx, businessID string, id *string) (*string, error) {
 	if id == nil || *id == "" {
 		return nil, nil
 	}

@@ -272,7 +272,7 @@ func (s *Service) read(ctx context.Context, fn func(tx Tx) error) error {
 }
 
 // cardTemplate returns a business's card template, from memory when seen before.
-func (s *Service) cardTemplate(ctx context.Context, tx Tx, businessID, id string) (*CardTemplate, error) {
+func (s *Service) cardTemplate(ctx context.Context, tx CardTemplateTx, businessID, id string) (*CardTemplate, error) {
 	if v, ok := s.templates.Load(id); ok {
 		t := v.(*CardTemplate)
 		if t.BusinessID == businessID {

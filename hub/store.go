@@ -22,7 +22,35 @@ type Store interface {
 
 // Tx is the data access available inside Store.Read and Store.Write. Every
 // lookup is scoped by business id, so another business's ids are not found.
+// It is the sum of one small interface per capability; a function that needs
+// only some of them may take those.
 type Tx interface {
+	AccountTx
+	CardTemplateTx
+	CustomerTx
+	CardTx
+	VoucherTx
+	EventTx
+	HookTx
+	DispatchTx
+	DeliveryTx
+	MessagingTx
+	PassTx
+	SettingsTx
+	TemplateTx
+	CampaignTx
+	CampaignActivityTx
+	AudienceTx
+	AutomationTx
+	SweepTx
+	SaleTx
+	PosTx
+	ConsoleTx
+	IdempotencyTx
+}
+
+// AccountTx reads and writes businesses, their locations, staff logins and API keys.
+type AccountTx interface {
 	CreateBusiness(ctx context.Context, b *Business) error
 	Business(ctx context.Context, id string) (*Business, error)
 	BusinessByName(ctx context.Context, name string) (*Business, error)
@@ -42,14 +70,20 @@ type Tx interface {
 	// PrincipalByKeyHash finds the active key with the hash, with its staff and business.
 	PrincipalByKeyHash(ctx context.Context, hash string) (*Principal, error)
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
 
+// CardTemplateTx reads and writes card and voucher templates.
+type CardTemplateTx interface {
 	CreateCardTemplate(ctx context.Context, t *CardTemplate) error
 	CardTemplate(ctx context.Context, businessID, id string) (*CardTemplate, error)
 	CardTemplates(ctx context.Context, businessID string, page Page) ([]*CardTemplate, error)
 
 	CreateVoucherTemplate(ctx context.Context, t *VoucherTemplate) error
 	VoucherTemplate(ctx context.Context, businessID, id string) (*VoucherTemplate, error)
+}
 
+// CustomerTx reads and writes customers.
+type CustomerTx interface {
 	CreateCustomer(ctx context.Context, c *Customer) error
 	Customer(ctx context.Context, businessID, id string) (*Customer, error)
 	// CustomerByContact finds by email, or by phone when email is empty.
@@ -57,7 +91,10 @@ type Tx interface {
 	Customers(ctx context.Context, f CustomerFilter) ([]*Customer, error)
 	// UpdateCustomer stores every field but ID, BusinessID and CreatedAt.
 	UpdateCustomer(ctx context.Context, c *Customer) error
+}
 
+// CardTx reads and writes cards.
+type CardTx interface {
 	CreateCard(ctx context.Context, c *Card) error
 	// Card returns the card with Customer filled in; forUpdate locks it.
 	Card(ctx context.Context, businessID, id string, forUpdate bool) (*Card, error)
@@ -68,7 +105,10 @@ type Tx interface {
 	Cards(ctx context.Context, f CardFilter) ([]*Card, error)
 	// UpdateCard stores the stamp state, status, UpdatedAt, LastStampAt and LastOpenedAt.
 	UpdateCard(ctx context.Context, c *Card) error
+}
 
+// VoucherTx reads and writes vouchers.
+type VoucherTx interface {
 	// CreateVoucher fails with a conflict when the business has the redeem code.
 	CreateVoucher(ctx context.Context, v *Voucher) error
 	// CreateDrawnVoucher stores a voucher whose redeem code was drawn at
@@ -84,7 +124,10 @@ type Tx interface {
 	UpdateVoucher(ctx context.Context, v *Voucher) error
 	// DueVouchers lists issued vouchers of any business whose expiry is at or before t, oldest first.
 	DueVouchers(ctx context.Context, t time.Time, limit int) ([]*Voucher, error)
+}
 
+// EventTx writes events and reads them back: the log, the feed and the outbox.
+type EventTx interface {
 	InsertEvents(ctx context.Context, events []EventRecord) error
 	Event(ctx context.Context, businessID, id string) (*EventRecord, error)
 	Events(ctx context.Context, f EventFilter) ([]*EventRecord, error)
@@ -93,7 +136,10 @@ type Tx interface {
 	// it is not nil.
 	UndispatchedEvents(ctx context.Context, t time.Time, after *EventRecord, limit int) ([]*EventRecord, error)
 	MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error
+}
 
+// HookTx reads and writes webhook subscriptions and their delivery log.
+type HookTx interface {
 	CreateHook(ctx context.Context, h *Hook) error
 	Hook(ctx context.Context, businessID, id string) (*Hook, error)
 	// HookByTarget finds the hook of a business for the event name and URL.
@@ -115,22 +161,10 @@ type Tx interface {
 	// PurgeDeliveryAttempts deletes at most limit attempts made before t,
 	// oldest first, and returns how many.
 	PurgeDeliveryAttempts(ctx context.Context, t time.Time, limit int) (int64, error)
+}
 
-	DispatchTx
-	DeliveryTx
-	MessagingTx
-	PassTx
-	SettingsTx
-	TemplateTx
-	CampaignTx
-	CampaignActivityTx
-	AudienceTx
-	AutomationTx
-	SweepTx
-	SaleTx
-	PosTx
-	ConsoleTx
-
+// IdempotencyTx keeps the Idempotency-Key records.
+type IdempotencyTx interface {
 	// ClaimIdempotencyKey records a new key as in progress under r.Claim, or
 	// returns the existing record (and false) when the business already used
 	// the key.
