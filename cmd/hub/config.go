@@ -92,7 +92,7 @@ var settings = []setting{
 	{"database-lock-timeout", "HUB_DATABASE_LOCK_TIMEOUT", "3s", "PostgreSQL lock_timeout of every pooled connection: a statement waiting longer for a lock (a card another transaction holds) fails, its transaction rolls back and the request answers 503 (0 leaves the server's)"},
 	{"gc-percent", "HUB_GC_PERCENT", "800", "Go GC target percent; the hub's live heap is small, so collecting less often saves CPU (GOGC, when set, wins)"},
 	{"memory-limit-mb", "HUB_MEMORY_LIMIT_MB", "512", "soft memory limit in MiB; near it the GC runs as often as needed (GOMEMLIMIT, when set, wins; 0 means none)"},
-	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "10ms", "how long an idle worker waits before looking for new tasks again; the latency floor of event dispatch"},
+	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "1s", "how long an idle worker waits for a wake-up before looking for tasks in Redis anyway; every enqueue wakes idle workers at once (Redis pub/sub), so this only bounds a missed wake-up"},
 	{"delivery-log-retention", "HUB_DELIVERY_LOG_RETENTION", "720h", "how long webhook delivery attempts are kept (30 days)"},
 	{"webhook-allow-cidrs", "HUB_WEBHOOK_ALLOW_CIDRS", "", "comma-separated address ranges webhooks may reach although private or loopback (tests, private deployments); dev adds 127.0.0.0/8 and ::1/128"},
 	{"telegram-api-url", "HUB_TELEGRAM_API_URL", "", "Telegram Bot API base URL (default https://api.telegram.org)"},
