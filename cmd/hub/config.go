@@ -55,6 +55,10 @@ type config struct {
 	PosterAppSecret  string
 	PosterCurrency   string
 	SyrveURL         string
+
+	// keepQueuePrefix: a benchmark keeps HUB_QUEUE_PREFIX instead of a fresh
+	// one (its workers run in other processes).
+	keepQueuePrefix bool
 }
 
 // setting describes one configuration entry for flags, env and the README.
