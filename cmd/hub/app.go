@@ -47,6 +47,8 @@ type app struct {
 
 	batcher     *tasks.Batcher
 	stopBatcher context.CancelFunc
+	waker       *tasks.Waker
+	stopWaker   context.CancelFunc
 	publisher   *tasks.Publisher
 	providers   *providers
 	allow       []netip.Prefix
@@ -95,6 +97,11 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	opt.PoolSize = 64
 	a.rdb = redis.NewClient(opt)
+	// Every enqueue on this client wakes idle workers, here and elsewhere.
+	a.waker = tasks.NewWaker(a.rdb, a.queues, cfg.PollInterval, log)
+	wctx, stopWaker := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopWaker = stopWaker
+	go a.waker.Run(wctx)
 	a.queue = asynq.NewClientFromRedisClient(a.rdb)
 	a.revoke = revocation.New(a.rdb, cfg.QueuePrefix)
 	allow, err := parseCIDRs(cfg.WebhookAllow)
@@ -154,6 +161,9 @@ func (a *app) stopPublishing() {
 // Close publishes what the batcher holds and releases the connections.
 func (a *app) Close() {
 	a.stopPublishing()
+	if a.stopWaker != nil {
+		a.stopWaker()
+	}
 	if a.queue != nil {
 		_ = a.queue.Close() // closes nothing it does not own: the client was shared
 	}
@@ -259,7 +269,7 @@ func (a *app) runWorkers(ctx context.Context, scheduler bool) error {
 	})
 	return tasks.Run(ctx, a.rdb, h, tasks.WorkerConfig{
 		Queues: a.queues, Concurrency: a.cfg.Concurrency, Scheduler: scheduler, Logger: a.log, Webhooks: wh,
-		PollInterval: a.cfg.PollInterval, Messages: tasks.NewMessages(router),
+		PollInterval: a.cfg.PollInterval, Waker: a.waker, Messages: tasks.NewMessages(router),
 		Campaigns:   tasks.NewCampaigns(a.queue, a.queues, a.svc, router, a.log),
 		Automations: tasks.NewAutomations(a.queue, a.queues, a.svc, a.log),
 		Observer:    metrics,

@@ -303,7 +303,9 @@ func benchApp(ctx context.Context, cfg *config, stderr io.Writer) (*app, func(),
 		cfg.RedisURL = "redis://" + mr.Addr()
 		fmt.Fprintln(stderr, "bench: no HUB_REDIS_URL; using the embedded in-memory Redis (numbers are not those of a real Redis)")
 	}
-	cfg.QueuePrefix = "bench" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if !cfg.keepQueuePrefix {
+		cfg.QueuePrefix = "bench" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		cleanup()

@@ -78,7 +78,10 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 	var rate, clients, cards int
 	var duration, warmup time.Duration
 	var profile string
+	var latencyOnly, externalWorkers bool
 	cfg, _, err := parseConfig("bench webhooks", args, lookup, func(fs *flag.FlagSet) {
+		fs.BoolVar(&latencyOnly, "latency-only", false, "run only the offered-rate run with one hook (no raw asynq reference, no saturation, no 10 hooks): the latency of a quiet hub, e.g. --rate 1 --duration 2m")
+		fs.BoolVar(&externalWorkers, "external-workers", false, "run no workers in this process: `hub work` processes on the same database, Redis and HUB_QUEUE_PREFIX deliver (give them HUB_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8)")
 		fs.IntVar(&rate, "rate", 500, "offered load in events per second for the latency run")
 		fs.IntVar(&clients, "clients", 16, "concurrent clients for the saturation runs")
 		fs.DurationVar(&duration, "duration", 10*time.Second, "length of each run")
@@ -90,6 +93,12 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	cfg.applyRuntime(lookup)
+	if externalWorkers {
+		if cfg.DatabaseURL == "" || cfg.RedisURL == "" {
+			return errors.New("--external-workers needs HUB_DATABASE_URL and HUB_REDIS_URL, shared with the `hub work` processes")
+		}
+		cfg.keepQueuePrefix = true
+	}
 	cfg.LogLevel, cfg.LogFormat, cfg.RateLimit = "error", "text", 0
 	cfg.WebhookAllow = strings.Trim(cfg.WebhookAllow+",127.0.0.0/8", ",")
 	a, cleanup, err := benchApp(ctx, cfg, stderr)
@@ -98,9 +107,11 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer cleanup()
 
-	raw, err := rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency, 20000)
-	if err != nil {
-		return fmt.Errorf("raw asynq: %w", err)
+	var raw float64
+	if !latencyOnly {
+		if raw, err = rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency, 20000); err != nil {
+			return fmt.Errorf("raw asynq: %w", err)
+		}
 	}
 
 	key, cardIDs, err := benchFixture(ctx, a.svc, cards)
@@ -130,10 +141,12 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 	apiSrv := &http.Server{Handler: h, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
 	go func() { _ = apiSrv.Serve(apiLn) }()
 	defer apiSrv.Close()
-	wctx, stopWorkers := context.WithCancel(ctx)
-	workersDone := make(chan struct{})
-	go func() { _ = a.runWorkers(wctx, false); close(workersDone) }()
-	defer func() { stopWorkers(); <-workersDone }() // before a.Close: the workers use its Redis client
+	if !externalWorkers {
+		wctx, stopWorkers := context.WithCancel(ctx)
+		workersDone := make(chan struct{})
+		go func() { _ = a.runWorkers(wctx, false); close(workersDone) }()
+		defer func() { stopWorkers(); <-workersDone }() // before a.Close: the workers use its Redis client
+	}
 
 	base := "http://" + apiLn.Addr().String()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 10 * time.Second}
@@ -291,23 +304,30 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer stopProfile()
-	for _, r := range []struct {
+	runs := []struct {
 		name string
 		rate int
-	}{{fmt.Sprintf("%d events/s offered, 1 hook", rate), rate}, {"saturation, 1 hook", 0}} {
+	}{{fmt.Sprintf("%d events/s offered, 1 hook", rate), rate}, {"saturation, 1 hook", 0}}
+	if latencyOnly {
+		runs = runs[:1]
+	}
+	for _, r := range runs {
 		res, err := run(r.name, r.rate, duration)
 		if err != nil {
 			return err
 		}
 		results = append(results, res)
 	}
-	if err := subscribe(10); err != nil {
-		return err
-	}
 	for _, r := range []struct {
 		name string
 		rate int
 	}{{fmt.Sprintf("%d events/s offered, 10 hooks", rate/10), rate / 10}, {"saturation, 10 hooks", 0}} {
+		if latencyOnly {
+			break
+		}
+		if err := subscribe(10); err != nil {
+			return err
+		}
 		res, err := run(r.name, r.rate, duration)
 		if err != nil {
 			return err
@@ -315,7 +335,9 @@ func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writ
 		results = append(results, res)
 	}
 	fmt.Fprintf(stdout, "database=%s clients=%d duration=%s worker concurrency=%d\n\n", a.store.Dialect(), clients, duration, cfg.Concurrency)
-	fmt.Fprintf(stdout, "raw asynq on the same Redis: %.0f no-op tasks/s (enqueue and process, concurrency %d)\n\n", raw, cfg.Concurrency)
+	if !latencyOnly {
+		fmt.Fprintf(stdout, "raw asynq on the same Redis: %.0f no-op tasks/s (enqueue and process, concurrency %d)\n\n", raw, cfg.Concurrency)
+	}
 	fmt.Fprintln(stdout, "| run | events | deliveries | deliveries/s overall | deliveries/s after the API stopped | vs raw asynq | end-to-end p50 | p99 | max | still queued at cut-off | API errors | CPU per delivery: hub | PostgreSQL | Redis |")
 	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {

@@ -36,6 +36,8 @@ type config struct {
 	RequestTimeout   time.Duration
 	RelayMinAge      time.Duration
 	DatabaseMaxConns int
+	StatementTimeout time.Duration
+	LockTimeout      time.Duration
 	KeyCacheTTL      time.Duration
 	GCPercent        int
 	MemoryLimitMB    int
@@ -54,6 +56,10 @@ type config struct {
 	PosterAppSecret  string
 	PosterCurrency   string
 	SyrveURL         string
+
+	// keepQueuePrefix: a benchmark keeps HUB_QUEUE_PREFIX instead of a fresh
+	// one (its workers run in other processes).
+	keepQueuePrefix bool
 }
 
 // setting describes one configuration entry for flags, env and the README.
@@ -87,10 +93,12 @@ var settings = []setting{
 	{"shutdown-timeout", "HUB_SHUTDOWN_TIMEOUT", "15s", "how long a stopping process waits for requests in flight"},
 	{"relay-min-age", "HUB_RELAY_MIN_AGE", "30s", "age after which an undispatched event is enqueued again by the relay"},
 	{"database-max-conns", "HUB_DATABASE_MAX_CONNS", "16", "PostgreSQL pool size (SQLite uses one writer and several readers)"},
+	{"database-statement-timeout", "HUB_DATABASE_STATEMENT_TIMEOUT", "8s", "PostgreSQL statement_timeout of every pooled connection, a little under the request timeout: a statement running longer is cancelled by the server and the request answers 503 (0 leaves the server's; migrations run without it)"},
+	{"database-lock-timeout", "HUB_DATABASE_LOCK_TIMEOUT", "3s", "PostgreSQL lock_timeout of every pooled connection: a statement waiting longer for a lock (a card another transaction holds) fails, its transaction rolls back and the request answers 503 (0 leaves the server's)"},
 	{"gc-percent", "HUB_GC_PERCENT", "800", "Go GC target percent; the hub's live heap is small, so collecting less often saves CPU (GOGC, when set, wins)"},
 	{"memory-limit-mb", "HUB_MEMORY_LIMIT_MB", "512", "soft memory limit in MiB; near it the GC runs as often as needed (GOMEMLIMIT, when set, wins; 0 means none)"},
 	{"metrics-addr", "HUB_METRICS_ADDR", "", "work: serve /metrics for Prometheus on this address (e.g. :9091); empty serves none (serve and dev have /metrics on the API)"},
-	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "10ms", "how long an idle worker waits before looking for new tasks again; the latency floor of event dispatch"},
+	{"poll-interval", "HUB_WORKER_POLL_INTERVAL", "1s", "how long an idle worker waits for a wake-up before looking for tasks in Redis anyway; every enqueue wakes idle workers at once (Redis pub/sub), so this only bounds a missed wake-up"},
 	{"delivery-log-retention", "HUB_DELIVERY_LOG_RETENTION", "720h", "how long webhook delivery attempts are kept (30 days)"},
 	{"webhook-allow-cidrs", "HUB_WEBHOOK_ALLOW_CIDRS", "", "comma-separated address ranges webhooks may reach although private or loopback (tests, private deployments); dev adds 127.0.0.0/8 and ::1/128"},
 	{"telegram-api-url", "HUB_TELEGRAM_API_URL", "", "Telegram Bot API base URL (default https://api.telegram.org)"},
@@ -117,7 +125,7 @@ func (c *config) bind(fs *flag.FlagSet) {
 		"queue-prefix": &c.QueuePrefix, "concurrency": &c.Concurrency, "log-level": &c.LogLevel,
 		"log-format": &c.LogFormat, "migrate": &c.Migrate, "with-workers": &c.WithWorkers,
 		"scheduler": &c.Scheduler, "shutdown-timeout": &c.ShutdownTimeout, "request-timeout": &c.RequestTimeout, "relay-min-age": &c.RelayMinAge,
-		"database-max-conns": &c.DatabaseMaxConns, "key-cache-ttl": &c.KeyCacheTTL,
+		"database-max-conns": &c.DatabaseMaxConns, "database-statement-timeout": &c.StatementTimeout, "database-lock-timeout": &c.LockTimeout, "key-cache-ttl": &c.KeyCacheTTL,
 		"gc-percent": &c.GCPercent, "memory-limit-mb": &c.MemoryLimitMB, "webhook-allow-cidrs": &c.WebhookAllow,
 		"poll-interval": &c.PollInterval, "metrics-addr": &c.MetricsAddr, "delivery-log-retention": &c.DeliveryLogKeep,
 		"telegram-api-url": &c.TelegramURL, "whatsapp-api-url": &c.WhatsAppURL, "viber-api-url": &c.ViberURL,

@@ -19,7 +19,8 @@ func openStore(ctx context.Context, cfg *config) (*sqlstore.Store, error) {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	st, err := sqlstore.Open(ctx, dbURL, sqlstore.WithMaxConns(cfg.DatabaseMaxConns))
+	st, err := sqlstore.Open(ctx, dbURL, sqlstore.WithMaxConns(cfg.DatabaseMaxConns),
+		sqlstore.WithStatementTimeout(cfg.StatementTimeout), sqlstore.WithLockTimeout(cfg.LockTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

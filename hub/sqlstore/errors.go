@@ -121,7 +121,8 @@ func unavailable(err error) bool {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			strings.HasPrefix(pe.Code, "53"),                           // insufficient resources
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // shutdown, cannot connect now
-			pe.Code == "57014",                     // query cancelled (statement timeout)
+			pe.Code == "57014",                     // query cancelled (statement_timeout)
+			pe.Code == "55P03",                     // lock not available (lock_timeout)
 			pe.Code == "40001", pe.Code == "40P01": // serialization failure, deadlock
 			return true
 		}

@@ -70,6 +70,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.inTx(ctx, func(q querier) error {
 		appliedAt := "TEXT"
 		if s.pg {
+			// A migration may rewrite a large table or wait for the locks of
+			// running transactions: the pool's timeouts are for requests.
+			if _, err := q.ExecContext(ctx, "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0"); err != nil {
+				return mapErr(err, "migration")
+			}
 			if _, err := q.ExecContext(ctx, "SELECT pg_advisory_xact_lock("+strconv.Itoa(pgMigrateLock)+")"); err != nil {
 				return mapErr(err, "migration")
 			}

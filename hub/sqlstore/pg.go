@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,13 @@ func openPostgres(ctx context.Context, dbURL string, o options) (*Store, error) 
 	cfg.MaxConns = int32(o.maxConns)
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.MaxConnLifetime = 30 * time.Minute
+	// Timeouts go out with the startup message: no round trip of their own.
+	// A value the URL names (?statement_timeout=…) wins.
+	for name, d := range map[string]time.Duration{"statement_timeout": o.stmtTimeout, "lock_timeout": o.lockTimeout} {
+		if _, set := cfg.ConnConfig.RuntimeParams[name]; !set && d > 0 {
+			cfg.ConnConfig.RuntimeParams[name] = strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, hub.Unavailable("database", fmt.Errorf("sqlstore: open postgres: %w", err))

@@ -62,6 +62,8 @@ type options struct {
 	readConns     int
 	busyTimeout   time.Duration
 	writeAttempts int
+	stmtTimeout   time.Duration
+	lockTimeout   time.Duration
 }
 
 // WithMaxConns sets the size of the PostgreSQL pool. Zero or less means 16.
@@ -80,6 +82,21 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // PostgreSQL when the transaction hits a serialization failure or deadlock.
 // Zero or less means 5; 1 disables retries. SQLite ignores it.
 func WithWriteAttempts(n int) Option { return func(o *options) { o.writeAttempts = n } }
+
+// WithStatementTimeout sets PostgreSQL's statement_timeout on every
+// connection of the pool: a statement running longer is cancelled by the
+// server and the call fails with unavailable. Zero or less leaves the
+// server's setting (none, unless the URL or the role sets one). Migrate runs
+// without it. SQLite ignores it.
+func WithStatementTimeout(d time.Duration) Option { return func(o *options) { o.stmtTimeout = d } }
+
+// WithLockTimeout sets PostgreSQL's lock_timeout on every connection of the
+// pool: a statement waiting longer for a row or table lock (a card another
+// transaction holds) fails with unavailable and its transaction rolls back.
+// Zero or less leaves the server's setting (none, unless the URL or the role
+// sets one). Migrate runs without it. SQLite ignores it (see
+// WithBusyTimeout).
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
 func (o *options) defaults() {
 	if o.maxConns <= 0 {

@@ -236,11 +236,14 @@ type WorkerConfig struct {
 	Campaigns *Campaigns
 	// Automations runs automations and the sweeps. Nil leaves their tasks waiting.
 	Automations *Automations
-	// PollInterval is how long an idle worker waits before looking for new
-	// tasks again. Zero means 10 ms: events reach webhooks within
-	// milliseconds, for about a hundred cheap Redis calls a second per idle
-	// worker process.
+	// PollInterval is how long an idle worker waits for a wake-up (see
+	// Waker) before it looks for tasks in Redis anyway. Zero means one
+	// second: an idle process asks Redis once a second, and a task enqueued
+	// with the hook is picked up a round trip later.
 	PollInterval time.Duration
+	// Waker wakes the idle workers. Nil means a new one on rdb (whose hook
+	// then also wakes the workers of other processes, while Run runs).
+	Waker *Waker
 	// Logger receives logs. Nil discards them.
 	Logger *slog.Logger
 	// Observer learns of every task run, for metrics. Nil means none.
@@ -266,6 +269,11 @@ func observe(o Observer) asynq.MiddlewareFunc {
 	}
 }
 
+// taskCheckInterval is asynq's pause after finding every queue empty,
+// before the Waker's wait: the latency it adds to a task that arrives in
+// that pause.
+const taskCheckInterval = 2 * time.Millisecond
+
 // Run processes tasks from Redis until ctx ends, then shuts down gracefully
 // (tasks in progress get asynq's shutdown timeout to finish; the rest go back
 // to the queue).
@@ -276,13 +284,18 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 20
 	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 10 * time.Millisecond
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Waker == nil {
+		cfg.Waker = NewWaker(rdb, cfg.Queues, cfg.PollInterval, log)
+		go cfg.Waker.Run(ctx)
+	}
+	lctx, stopListening := context.WithCancel(ctx)
+	listened := make(chan struct{})
+	go func() { cfg.Waker.Listen(lctx); close(listened) }()
+	defer func() { stopListening(); <-listened }()
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency: cfg.Concurrency,
 		Queues: map[string]int{cfg.Queues.Events: 6, cfg.Queues.Webhooks: 6,
@@ -291,8 +304,10 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h *Handlers, cfg Worker
 		Logger:          slogAdapter{log},
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 10 * time.Second,
-		// asynq waits 0.5 to 1.5 times this when every queue is empty.
-		TaskCheckInterval: cfg.PollInterval,
+		// asynq sleeps 0.5 to 1.5 times this when every queue is empty,
+		// then the Waker holds its next look until a task is enqueued (or
+		// PollInterval passes).
+		TaskCheckInterval: taskCheckInterval,
 		// Retries and delayed deliveries move into their queue within a second.
 		DelayedTaskCheckInterval: time.Second,
 		RetryDelayFunc:           retryDelay,

@@ -49,9 +49,10 @@ func Run(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
 }
 
 // Open returns a fresh, migrated Store of the dialect ("sqlite" or
-// "postgres"), closed at cleanup. For PostgreSQL it skips the test when the
-// database does not answer (fails with HUB_TEST_REQUIRE_POSTGRES=1).
-func Open(t testing.TB, dialect string) *sqlstore.Store {
+// "postgres"), opened with opts and closed at cleanup. For PostgreSQL it
+// skips the test when the database does not answer (fails with
+// HUB_TEST_REQUIRE_POSTGRES=1).
+func Open(t testing.TB, dialect string, opts ...sqlstore.Option) *sqlstore.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -64,7 +65,7 @@ func Open(t testing.TB, dialect string) *sqlstore.Store {
 	default:
 		t.Fatalf("sqltest: unknown dialect %q", dialect)
 	}
-	s, err := sqlstore.Open(ctx, dbURL)
+	s, err := sqlstore.Open(ctx, dbURL, opts...)
 	if err != nil {
 		t.Fatalf("sqltest: open %s: %v", dialect, err)
 	}
