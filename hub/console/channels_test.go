@@ -1,13 +1,17 @@
 package console_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/console"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
 )
@@ -60,7 +64,7 @@ func TestChannelsPages(t *testing.T) {
 
 		p = b.get("/console/channels/email")
 		want(t, p, http.StatusOK)
-		contains(t, p, `<label for="host">host <span class="hint">(required)</span></label>`,
+		contains(t, p, `<label for="host">SMTP host <code>host</code> <span class="hint">(required)</span></label>`,
 			`<input id="password" name="password" type="password"`, "not set", `placeholder="587"`,
 			`<option value="tls">tls</option>`, ">Save channel</button>", ">Send test</button>")
 		if strings.Contains(p.body, "Register webhook") {
@@ -158,7 +162,7 @@ func TestChannelsPages(t *testing.T) {
 
 		// Webhooks: Telegram registers; polling mode is refused with the hub's message.
 		p = b.get("/console/channels/telegram")
-		contains(t, p, ">Register webhook</button>", `<label for="bot_token">bot_token`)
+		contains(t, p, ">Register webhook</button>", `<label for="bot_token">Bot token <code>bot_token</code>`)
 		p = b.post("/console/channels/telegram", url.Values{"enabled": {"on"}, "bot_token": {"123:abc"}, "bot_username": {"cafe_bot"}})
 		want(t, p, http.StatusSeeOther)
 		cfg, _ = h.svc.ProviderConfig(h.ctx, h.business.ID, "telegram")
@@ -198,4 +202,26 @@ func TestChannelsPages(t *testing.T) {
 		want(t, b.get("/console/channels/fax"), http.StatusNotFound)
 		want(t, b.post("/console/channels/fax", url.Values{}), http.StatusNotFound)
 	})
+}
+
+// TestChannelFieldLabels: every configuration field of every provider has
+// a label in each catalog (the page asks for "channel.field." + its name).
+func TestChannelFieldLabels(t *testing.T) {
+	for _, lang := range console.Languages {
+		raw, err := os.ReadFile(filepath.Join("locales", "channelfields."+lang+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var labels map[string]string
+		if err := json.Unmarshal(raw, &labels); err != nil {
+			t.Fatal(err)
+		}
+		for provider, fields := range hub.ChannelFields {
+			for _, f := range fields {
+				if labels["channel.field."+f.Name] == "" {
+					t.Errorf("%s: no label for %s's field %s", lang, provider, f.Name)
+				}
+			}
+		}
+	}
 }
