@@ -318,6 +318,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		consolePage{name: "automation-new", path: "/console/automations/new"},
 		consolePage{name: "settings-th", path: "/console/settings?lang=th"},
 		consolePage{name: "customer-hi", path: "/console/customers/" + s.customerID + "?lang=hi"},
+		consolePage{name: "reset", path: "/console/reset", anonymous: true},
 	)
 	visitPages(ctx, t, h, pages, func(p consolePage) {
 		checkAccessibility(ctx, t, p.name)
