@@ -457,9 +457,13 @@ func waitServing(ctx context.Context, client *http.Client, base string, a *app, 
 			ready = resp.StatusCode == 200
 		}
 		registered := 0
+		workerProcs := procs[1:]
+		if len(procs) == 1 {
+			workerProcs = procs // serve --with-workers
+		}
 		if servers, err := insp.Servers(); err == nil {
 			for _, s := range servers {
-				for _, p := range procs[1:] {
+				for _, p := range workerProcs {
 					if s.PID == p.Process.Pid {
 						registered++
 					}

@@ -42,6 +42,8 @@ type salesOptions struct {
 	hub         string
 	timeout     time.Duration
 	profile     string
+	// processes is 1 (hub serve --with-workers) or 2 (serve and work).
+	processes int
 }
 
 // salesPhase is one measured way of recording checks.
@@ -80,12 +82,22 @@ func runBenchSales(ctx context.Context, args []string, stdout, stderr io.Writer,
 		fs.StringVar(&o.hub, "hub", "", "hub binary to run as serve and work (default: this executable)")
 		fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a phase not recorded by then")
 		fs.StringVar(&o.profile, "profile", "", "write a CPU profile of the `hub work` process to this file")
+		fs.IntVar(&o.processes, "processes", 0, "1: one `hub serve --with-workers` (how the hub runs on SQLite: one process per SQLite file); 2: `hub serve` and `hub work`; 0: 1 on SQLite, 2 on PostgreSQL")
 	})
 	if err != nil {
 		return err
 	}
 	if err := benchTargets(cfg, "bench sales", o.db, o.redis, &o.hub); err != nil {
 		return err
+	}
+	if o.processes == 0 {
+		o.processes = 2
+		if o.db == "sqlite" {
+			o.processes = 1
+		}
+	}
+	if o.processes != 1 && o.processes != 2 {
+		return errors.New("--processes must be 1 or 2")
 	}
 	if o.checks < 1 || o.customers < 1 || o.concurrency < 1 {
 		return errors.New("--checks, --customers and --clients must be at least 1")
@@ -177,10 +189,14 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 		"HUB_MIGRATE=false", "HUB_LOG_LEVEL=warn", "HUB_LOG_FORMAT=text", "HUB_CPU_PROFILE=",
 		"HUB_WORKER_CONCURRENCY="+strconv.Itoa(cfg.Concurrency))
 	var procs []*exec.Cmd
-	for _, name := range []string{"serve", "work"} {
-		cmd := exec.Command(o.hub, name)
+	commands := [][]string{{"serve"}, {"work"}}
+	if o.processes == 1 {
+		commands = [][]string{{"serve", "--with-workers"}}
+	}
+	for _, args := range commands {
+		cmd := exec.Command(o.hub, args...)
 		cmd.Env, cmd.Stdout, cmd.Stderr = append(slices.Clone(env), "HUB_ADDR="+addr), stderr, stderr
-		if name == "work" && o.profile != "" {
+		if (args[0] == "work" || o.processes == 1) && o.profile != "" {
 			cmd.Env = append(cmd.Env, "HUB_CPU_PROFILE="+o.profile)
 		}
 		if err := cmd.Start(); err != nil {
@@ -208,7 +224,9 @@ func benchSales(ctx context.Context, cfg *config, o salesOptions, stderr io.Writ
 	snapshot := func() [4]time.Duration {
 		var c [4]time.Duration
 		c[0], _ = procCPU(procs[0].Process.Pid)
-		c[1], _ = procCPU(procs[1].Process.Pid)
+		if len(procs) > 1 {
+			c[1], _ = procCPU(procs[1].Process.Pid)
+		}
 		c[2], c[3] = selfCPU(), probe.redisCPU(ctx)
 		return c
 	}
@@ -506,7 +524,11 @@ func saleCounter(ctx context.Context, dbURL string) (func(context.Context, strin
 }
 
 func writeSalesTable(w io.Writer, phases []salesPhase, o salesOptions) {
-	fmt.Fprintf(w, "hub bench sales: %d checks per phase, %d customers, %d in flight, %s\n\n", o.checks, o.customers, o.concurrency, o.db)
+	procs := "serve and work processes"
+	if o.processes == 1 {
+		procs = "one serve --with-workers process (its CPU is in the serve column)"
+	}
+	fmt.Fprintf(w, "hub bench sales: %d checks per phase, %d customers, %d in flight, %s, %s\n\n", o.checks, o.customers, o.concurrency, o.db, procs)
 	fmt.Fprintln(w, "| path | checks | refused (sent again) | sales/s (to stamps recorded) | ack p50 | ack p99 | ack max | vs direct |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, p := range phases {

@@ -124,6 +124,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(
 		return err
 	}
 	defer a.Close()
+	stopProfile, err := startCPUProfile(lookup) // HUB_CPU_PROFILE, set by the benchmarks' --profile
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	ln, err := listen(cfg.Addr)
 	if err != nil {
 		return err
