@@ -92,7 +92,7 @@ func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writ
 		fs.IntVar(&o.recipients, "recipients", 100_000, "customers of the campaign's business (all reachable on WhatsApp)")
 		fs.StringVar(&o.db, "db", "sqlite", "sqlite (a temporary file) or postgres (HUB_DATABASE_URL, a fresh database)")
 		fs.StringVar(&o.redis, "redis", "", "Redis URL (default HUB_REDIS_URL; without either, the embedded in-memory Redis)")
-		fs.IntVar(&o.workers, "workers", 1, "`hub work` processes")
+		fs.IntVar(&o.workers, "workers", -1, "`hub work` processes; 0 runs the workers in the serve process (serve --with-workers: how the hub runs on SQLite, one process per SQLite file); default 0 on SQLite, 1 on PostgreSQL")
 		fs.IntVar(&o.oneoffRate, "oneoff-rate", 5, "one-off POST /v1/messages per second from a second business during the campaign (open loop; 0: none)")
 		fs.StringVar(&o.profile, "profile", "", "write a CPU profile of the (first) `hub work` process to this file")
 		fs.StringVar(&o.hub, "hub", "", "hub binary to run as serve and work (default: this executable)")
@@ -105,8 +105,14 @@ func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := benchTargets(cfg, "bench campaign", o.db, o.redis, &o.hub); err != nil {
 		return err
 	}
-	if o.recipients < 1 || o.workers < 1 {
-		return errors.New("--recipients and --workers must be at least 1")
+	if o.workers < 0 {
+		o.workers = 1
+		if o.db == "sqlite" {
+			o.workers = 0
+		}
+	}
+	if o.recipients < 1 {
+		return errors.New("--recipients must be at least 1")
 	}
 	cfg.applyRuntime(lookup)
 	r, err := benchCampaign(ctx, cfg, o, stderr)
@@ -209,7 +215,7 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 
 	// The reference: raw asynq with the workers' total concurrency.
 	res.rawN = max(8, min(o.recipients, 100_000)/8*8)
-	if res.raw, err = rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency*o.workers, res.rawN); err != nil {
+	if res.raw, err = rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency*max(o.workers, 1), res.rawN); err != nil {
 		return nil, fmt.Errorf("raw asynq: %w", err)
 	}
 
@@ -267,7 +273,15 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 		}
 	}
 	defer stop()
-	if err := startProc("serve", "HUB_ADDR="+addr, "HUB_WITH_WORKERS=false"); err != nil {
+	if o.workers == 0 {
+		extra := []string{"HUB_ADDR=" + addr, "HUB_WITH_WORKERS=true"}
+		if o.profile != "" {
+			extra = append(extra, "HUB_CPU_PROFILE="+o.profile)
+		}
+		if err := startProc("serve", extra...); err != nil {
+			return nil, err
+		}
+	} else if err := startProc("serve", "HUB_ADDR="+addr, "HUB_WITH_WORKERS=false"); err != nil {
 		return nil, err
 	}
 	for i := range o.workers {
@@ -285,7 +299,7 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 	}
 	base := "http://" + addr
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
-	if err := waitServing(ctx, client, base, a, procs, o.workers); err != nil {
+	if err := waitServing(ctx, client, base, a, procs, max(o.workers, 1)); err != nil {
 		return nil, err
 	}
 
@@ -522,8 +536,8 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 	var workCPU time.Duration
 	for _, p := range r.procs {
 		rss = append(rss, p.name+" "+mib(p.peakRSS))
-		if strings.HasPrefix(p.name, "work") {
-			workCPU += p.cpu
+		if strings.HasPrefix(p.name, "work") || o.workers == 0 {
+			workCPU += p.cpu // with the workers in serve, its whole CPU
 		}
 	}
 	fmt.Fprintln(w, "| recipients | db | time to finish | messages/s | raw asynq no-op tasks/s | ratio | peak RSS | duplicates | final | one-off p50 | one-off p99 | one-off max |")
@@ -534,9 +548,13 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 	fmt.Fprintf(w, "\ncampaign %s: audience %d, sent %d, failed %d, skipped %d; the fake got %d recipients at least once\n",
 		r.status, r.stats.Audience, r.stats.Sent, r.stats.Failed, r.stats.SkippedTotal(), r.delivered)
 	fmt.Fprintf(w, "raw asynq reference: %d no-op tasks, enqueued by 8 goroutines and processed with concurrency %d in the bench process\n",
-		r.rawN, concurrency*o.workers)
+		r.rawN, concurrency*max(o.workers, 1))
 	fmt.Fprintf(w, "one-offs: %d posted, %d arrived, %d failed to post\n", r.oneoffs, r.oneoffArrived, r.oneoffErrors)
-	fmt.Fprintf(w, "CPU per campaign message: hub work %s, PostgreSQL backends %s, Redis %s\n",
+	workers := "hub work"
+	if o.workers == 0 {
+		workers = "hub serve --with-workers (API and workers)"
+	}
+	fmt.Fprintf(w, "CPU per campaign message: %s %s, PostgreSQL backends %s, Redis %s\n", workers,
 		perOp(workCPU, r.delivered), perOp(r.cpu.pg, r.delivered), perOp(r.cpu.redis, r.delivered))
 	fmt.Fprintf(w, "peak RSS of the bench process (fake, load generator, raw asynq): %s\n", r.benchRSS)
 }
