@@ -100,7 +100,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		fs.Float64Var(&o.openLoad, "open-load", 0.8, "also run an open loop at this fraction of the closed loop's rate (0: none)")
 		fs.IntVar(&o.openRate, "open-rate", 0, "run the open loop at this many requests per second instead")
 		fs.BoolVar(&o.overload, "overload", false, "also run an open loop at twice the closed loop's rate (issue 11, item 5)")
-		fs.IntVar(&o.maxOpen, "max-in-flight", 2000, "most requests in flight (connections) of an open loop; a request due while all are busy is late, and counted from when it was due")
+		fs.IntVar(&o.maxOpen, "max-in-flight", 256, "most requests in flight (connections) of an open loop; a request due while all are busy is late, and counted from when it was due")
 		fs.BoolVar(&o.pgbench, "pgbench", true, "on PostgreSQL, also run the pgbench reference (docs/pgbench-stamp.sql) in a fresh schema, if pgbench is on PATH")
 		fs.StringVar(&o.pgbenchDir, "pgbench-dir", "docs", "directory of pgbench-setup.sql and pgbench-stamp.sql")
 		fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured hub runs to this file")
