@@ -13,47 +13,74 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
 
 	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/sqlstore"
 )
 
 // benchOptions configures `hub bench api`.
 type benchOptions struct {
-	clients  int
-	duration time.Duration
-	warmup   time.Duration
-	cards    int
-	workers  bool
-	baseline bool
-	profile  string
+	clients    int
+	businesses int
+	duration   time.Duration
+	warmup     time.Duration
+	cards      int
+	workers    bool
+	baseline   bool
+	profile    string
+	// openLoad runs an open loop at this fraction of the closed loop's
+	// rate (0: none); openRate, when set, at a fixed rate instead.
+	openLoad float64
+	openRate int
+	// overload runs an open loop at twice the closed loop's rate.
+	overload bool
+	// maxOpen bounds the requests in flight of an open loop.
+	maxOpen int
+	// pgbench runs the reference script on PostgreSQL (when pgbench is on
+	// PATH); pgbenchDir holds docs/pgbench-setup.sql and pgbench-stamp.sql.
+	pgbench    bool
+	pgbenchDir string
 }
 
 // benchResult is one measured run.
 type benchResult struct {
-	name     string
-	requests int
-	errors   int
-	elapsed  time.Duration
-	p50, p99 time.Duration
-	max      time.Duration
-	// cpu is the CPU time used during the measured run (zero when not
-	// measured).
+	name string
+	run  *loadRun
+	// rate is the open loop's arrival rate (0: closed loop).
+	rate int
+	// cpu is the CPU time used during the run and until the workers had
+	// dispatched its events (zero when not measured).
 	cpu cpuUse
+	// rssStart and rssEnd are the process's resident set (kB) before and
+	// after the run (-1 unknown).
+	rssStart, rssEnd int64
 }
 
-func (r benchResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+// rps is the rate of accepted (2xx) requests.
+func (r benchResult) rps() float64 { return float64(r.run.accepted()) / r.run.elapsed.Seconds() }
 
-// runBench load-tests the stamp endpoint through the real HTTP stack: the
-// database, the rate limiter and the asynq enqueue of every event, on the
-// configured database and Redis. It prints a Markdown table.
+// benchBusiness is one business of the fleet: its key (one till's) and its
+// cards.
+type benchBusiness struct {
+	key   string
+	cards []string
+}
+
+// runBench load-tests the stamp endpoint through the real HTTP stack: many
+// businesses, each with its own key at the configured (default) rate limit,
+// the database, the rate limiter, the asynq enqueue of every event and,
+// unless --workers=false, the workers dispatching them while it measures.
+// It runs a closed loop, an open loop (latency from the scheduled send
+// time), optionally an overload at twice the closed loop's rate, and on
+// PostgreSQL the pgbench reference in the same invocation. It prints
+// Markdown tables.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) error {
 	if len(args) > 0 && args[0] == "webhooks" {
 		return runBenchWebhooks(ctx, args[1:], stdout, stderr, lookup)
@@ -63,32 +90,42 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	}
 	var o benchOptions
 	cfg, _, err := parseConfig("bench api", args[1:], lookup, func(fs *flag.FlagSet) {
-		fs.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients")
+		fs.IntVar(&o.clients, "clients", 16, "concurrent HTTP clients of the closed loop (and of the pgbench reference)")
+		fs.IntVar(&o.businesses, "businesses", 100, "businesses, one API key (till) each at the configured rate limit; requests spread over them at random")
 		fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per run")
-		fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each run")
-		fs.IntVar(&o.cards, "cards", 2000, "cards the clients stamp at random")
-		fs.BoolVar(&o.baseline, "baseline", true, "also measure a bare gin handler with the same clients")
-		fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured hub run to this file")
+		fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before the closed loop")
+		fs.IntVar(&o.cards, "cards", 2000, "cards in all, spread over the businesses, stamped at random")
+		fs.BoolVar(&o.workers, "workers", true, "run the workers in the process, dispatching the events while measuring (as production)")
+		fs.BoolVar(&o.baseline, "baseline", false, "also measure a bare gin handler with the same clients")
+		fs.Float64Var(&o.openLoad, "open-load", 0.8, "also run an open loop at this fraction of the closed loop's rate (0: none)")
+		fs.IntVar(&o.openRate, "open-rate", 0, "run the open loop at this many requests per second instead")
+		fs.BoolVar(&o.overload, "overload", false, "also run an open loop at twice the closed loop's rate (issue 11, item 5)")
+		fs.IntVar(&o.maxOpen, "max-in-flight", 256, "most requests in flight (connections) of an open loop; a request due while all are busy is late, and counted from when it was due")
+		fs.BoolVar(&o.pgbench, "pgbench", true, "on PostgreSQL, also run the pgbench reference (docs/pgbench-stamp.sql) in a fresh schema, if pgbench is on PATH")
+		fs.StringVar(&o.pgbenchDir, "pgbench-dir", "docs", "directory of pgbench-setup.sql and pgbench-stamp.sql")
+		fs.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured hub runs to this file")
 	})
 	if err != nil {
 		return err
 	}
-	cfg.applyRuntime(lookup)
-	o.workers = cfg.WithWorkers // --with-workers: also dispatch the events while measuring
-	cfg.LogLevel, cfg.LogFormat = "warn", "text"
-	if cfg.RateLimit > 0 {
-		cfg.RateLimit, cfg.RateBurst = 1_000_000, 1_000_000 // the limiter runs, but never refuses
+	if o.clients < 1 || o.businesses < 1 || o.cards < o.businesses {
+		return errors.New("--clients and --businesses must be at least 1, --cards at least --businesses")
 	}
+	cfg.applyRuntime(lookup)
+	o.workers = o.workers || cfg.WithWorkers
+	cfg.LogLevel, cfg.LogFormat = "warn", "text"
 	a, cleanup, err := benchApp(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 
-	key, cards, err := benchFixture(ctx, a.svc, o.cards)
+	seedStart := time.Now()
+	fleet, err := benchFleet(ctx, a.svc, o.businesses, o.cards)
 	if err != nil {
 		return fmt.Errorf("bench fixture: %w", err)
 	}
+	fmt.Fprintf(stderr, "bench: %d businesses, %d cards in %s\n", o.businesses, o.cards, time.Since(seedStart).Round(time.Millisecond))
 	h, err := a.handler()
 	if err != nil {
 		return err
@@ -100,13 +137,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		go func() { _ = a.runWorkers(rctx, false); close(workersDone) }()
 		defer func() { cancel(); <-workersDone }() // before a.Close: the workers use its Redis client
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	addr := ln.Addr().String()
+	stamp := func(c *benchClient, i int) (int, error) {
+		b := &fleet[rand.IntN(len(fleet))]
+		return c.post("/v1/cards/"+b.cards[rand.IntN(len(b.cards))]+"/stamps", b.key, stampBody)
+	}
 
 	var results []benchResult
 	if o.baseline {
-		gin.SetMode(gin.ReleaseMode)
-		bare := gin.New()
-		bare.POST("/v1/cards/:id/stamps", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
-		r, err := measure(rctx, "bare gin handler", bare, o, nil, func(int) (string, string) { return "/v1/cards/x/stamps", "" })
+		r, err := bareGin(rctx, o)
 		if err != nil {
 			return err
 		}
@@ -120,30 +166,132 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	probe := newCPUProbe(ctx, cfg.DatabaseURL)
 	probe.redis = func(ctx context.Context) (string, error) { return a.rdb.Info(ctx, "cpu").Result() }
 	defer probe.close()
-	r, err := measure(rctx, "POST /v1/cards/{id}/stamps ("+a.store.Dialect()+")", h, o, probe, func(i int) (string, string) {
-		return "/v1/cards/" + cards[rand.IntN(len(cards))] + "/stamps", key
-	})
-	if err != nil {
-		return err
-	}
-	results = append(results, r)
+	drained := func() { waitDispatched(rctx, a, o.workers, 60*time.Second) }
 
-	fmt.Fprintf(stdout, "clients=%d duration=%s cards=%d database=%s workers=%v\n\n", o.clients, o.duration, o.cards, a.store.Dialect(), o.workers)
-	fmt.Fprintln(stdout, "| run | requests/s | p50 | p99 | max | errors | vs bare gin |")
-	fmt.Fprintln(stdout, "|---|---:|---:|---:|---:|---:|---:|")
-	for _, r := range results {
-		ratio := "-"
-		if o.baseline && r.name != results[0].name {
-			ratio = fmt.Sprintf("%.2f", r.rps()/results[0].rps())
-		}
-		fmt.Fprintf(stdout, "| %s | %.0f | %s | %s | %s | %d | %s |\n", r.name, r.rps(), ms(r.p50), ms(r.p99), ms(r.max), r.errors, ratio)
+	runLoad(rctx, loadSpec{addr: addr, clients: o.clients, duration: o.warmup}, stamp)
+	drained()
+	probe.analyze(ctx)
+	dialect := a.store.Dialect()
+	phase := func(name string, spec loadSpec) benchResult {
+		r := benchResult{name: name, rate: spec.rate, rssStart: vmRSS("self")}
+		probe.start(ctx)
+		r.run = runLoad(rctx, spec, stamp)
+		r.rssEnd = vmRSS("self")
+		drained()
+		r.cpu = probe.stop(ctx)
+		return r
 	}
-	fmt.Fprintf(stdout, "\nCPU per stamp request: hub process (server and clients) %s, PostgreSQL backends %s, Redis %s\n",
-		perOp(r.cpu.hub, r.requests), perOp(r.cpu.pg, r.requests), perOp(r.cpu.redis, r.requests))
-	fmt.Fprintf(stdout, "peak RSS of the process (server and clients): %s\n", peakRSS())
+	closed := phase(fmt.Sprintf("closed loop, %d clients (%s)", o.clients, dialect),
+		loadSpec{addr: addr, clients: o.clients, duration: o.duration})
+	results = append(results, closed)
+	if closed.run.accepted() == 0 {
+		return fmt.Errorf("no stamp accepted in the closed loop (statuses %v, first error %v)", closed.run.statuses, closed.run.err)
+	}
+	openRate := o.openRate
+	if openRate == 0 && o.openLoad > 0 {
+		openRate = int(o.openLoad * closed.rps())
+	}
+	if openRate > 0 {
+		results = append(results, phase(fmt.Sprintf("open loop at %d/s (%s)", openRate, dialect),
+			loadSpec{addr: addr, clients: o.maxOpen, duration: o.duration, rate: openRate}))
+	}
+	if o.overload {
+		rate := int(2 * closed.rps())
+		results = append(results, phase(fmt.Sprintf("overload: open loop at %d/s, 2× the closed loop (%s)", rate, dialect),
+			loadSpec{addr: addr, clients: o.maxOpen, duration: o.duration, rate: rate}))
+	}
+	stopProfile()
+
+	var ref *pgbenchResult
+	if o.pgbench && sqlstore.IsPostgresURL(cfg.DatabaseURL) {
+		ref, err = runPgbench(ctx, cfg.DatabaseURL, o, probe)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: pgbench reference skipped: %v\n", err)
+		}
+	}
+	writeBenchAPI(stdout, o, dialect, results, ref)
 	depth, _ := a.rdb.LLen(ctx, "asynq:{"+a.queues.Events+"}:pending").Result()
-	fmt.Fprintf(stdout, "dispatch tasks waiting in Redis after the run: %d\n", depth)
+	fmt.Fprintf(stdout, "dispatch tasks waiting in Redis after the runs: %d\n", depth)
 	return nil
+}
+
+// stampBody is the body of every stamp request.
+var stampBody = []byte(`{"count":1}`)
+
+// bareGin measures a bare gin handler that answers {"ok":true} with the
+// closed loop's clients: what the machine does with no hub behind the
+// HTTP stack.
+func bareGin(ctx context.Context, o benchOptions) (benchResult, error) {
+	gin.SetMode(gin.ReleaseMode)
+	bare := gin.New()
+	bare.POST("/v1/cards/:id/stamps", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return benchResult{}, err
+	}
+	srv := &http.Server{Handler: bare, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	send := func(c *benchClient, _ int) (int, error) { return c.post("/v1/cards/x/stamps", "", stampBody) }
+	spec := loadSpec{addr: ln.Addr().String(), clients: o.clients, duration: o.warmup}
+	runLoad(ctx, spec, send)
+	spec.duration = o.duration
+	return benchResult{name: "bare gin handler", run: runLoad(ctx, spec, send), rssStart: -1, rssEnd: -1}, nil
+}
+
+// waitDispatched waits (at most timeout) until the workers have taken
+// every dispatch task queued, so that a run's CPU includes dispatching its
+// events and the next run starts with an empty queue.
+func waitDispatched(ctx context.Context, a *app, workers bool, timeout time.Duration) {
+	if !workers {
+		return
+	}
+	insp := asynq.NewInspectorFromRedisClient(a.rdb)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+		info, err := insp.GetQueueInfo(a.queues.Events)
+		if err != nil || info.Pending+info.Active+info.Scheduled == 0 {
+			return
+		}
+	}
+}
+
+// writeBenchAPI prints the runs and the reference as Markdown.
+func writeBenchAPI(w io.Writer, o benchOptions, dialect string, results []benchResult, ref *pgbenchResult) {
+	fmt.Fprintf(w, "businesses (keys)=%d cards=%d clients=%d duration=%s database=%s workers=%v\n\n",
+		o.businesses, o.cards, o.clients, o.duration, dialect, o.workers)
+	fmt.Fprintln(w, "| run | sent | stamps/s (2xx) | p50 | p99 | max | 429 | 503 | other errors | CPU per stamp: hub / PostgreSQL / Redis | RSS start → end |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+	for _, r := range results {
+		p50, p99, mx := r.run.percentiles(true)
+		other := r.run.sent() - r.run.accepted() - r.run.statuses[429] - r.run.statuses[503]
+		rss := "-"
+		if r.rssStart > 0 && r.rssEnd > 0 {
+			rss = fmt.Sprintf("%d → %d MB", r.rssStart>>10, r.rssEnd>>10)
+		}
+		cpu := "-"
+		if r.cpu.hub > 0 {
+			n := r.run.accepted()
+			cpu = perOp(r.cpu.hub, n) + " / " + perOp(r.cpu.pg, n) + " / " + perOp(r.cpu.redis, n)
+		}
+		fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %s | %d | %d | %d | %s | %s |\n", r.name, r.run.sent(), r.rps(),
+			ms(p50), ms(p99), ms(mx), r.run.statuses[429], r.run.statuses[503], other, cpu, rss)
+	}
+	fmt.Fprintln(w, "\nLatency of the 2xx answers; an open loop's from each request's scheduled send time. CPU per accepted stamp,"+
+		" until the workers had dispatched the run's events. Peak RSS of the process (server, workers and clients): "+peakRSS())
+	if ref != nil && len(results) > 0 {
+		var closed benchResult
+		for _, r := range results {
+			if r.rate == 0 && r.cpu.hub > 0 {
+				closed = r
+			}
+		}
+		fmt.Fprintf(w, "\npgbench reference (%s, %d clients, %s, fresh schema): %.0f tps; CPU per transaction: pgbench %s, PostgreSQL %s\n",
+			ref.script, ref.clients, ref.duration, ref.tps, perOp(ref.clientCPU, ref.transactions), perOp(ref.pgCPU, ref.transactions))
+		if closed.run != nil {
+			fmt.Fprintf(w, "hub closed loop ÷ pgbench: %.2f (PostgreSQL CPU per stamp ÷ per pgbench transaction: %.2f)\n",
+				closed.rps()/ref.tps, (float64(closed.cpu.pg)/float64(max(closed.run.accepted(), 1)))/(float64(ref.pgCPU)/float64(max(ref.transactions, 1))))
+		}
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
@@ -176,76 +324,43 @@ func benchFixture(ctx context.Context, svc *hub.Service, n int) (string, []strin
 	return k.Key, cards, nil
 }
 
-// measure serves h on loopback and runs o.clients clients against it: a
-// warm-up, then o.duration measured. A probe, when given, measures the CPU
-// time of the measured part.
-func measure(ctx context.Context, name string, h http.Handler, o benchOptions, probe *cpuProbe, target func(i int) (path, key string)) (benchResult, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return benchResult{}, err
-	}
-	srv := &http.Server{Handler: h, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-	addr := ln.Addr().String()
-
-	run := func(d time.Duration, record bool) ([]time.Duration, int, time.Duration) {
-		var mu sync.Mutex
-		var all []time.Duration
-		failures := 0
-		start := time.Now()
-		deadline := start.Add(d)
-		var wg sync.WaitGroup
-		for c := 0; c < o.clients; c++ {
-			wg.Add(1)
-			go func(c int) {
-				defer wg.Done()
-				lat := make([]time.Duration, 0, 4096)
-				bad := 0
-				body := []byte(`{"count":1}`)
-				client := &benchClient{addr: addr}
-				defer client.close()
-				for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-					path, key := target(c*1_000_000 + i)
-					t0 := time.Now()
-					status, err := client.post(path, key, body)
-					if err == nil && status != 200 {
-						err = fmt.Errorf("status %d", status)
-					}
-					lat = append(lat, time.Since(t0))
-					if err != nil {
-						bad++
-					}
-				}
-				if record {
-					mu.Lock()
-					all = append(all, lat...)
-					failures += bad
-					mu.Unlock()
-				}
-			}(c)
+// benchFleet makes n businesses, each with a key, a card template (goals
+// at 5 and 10 stamps, so every fifth stamp also issues a reward voucher) and
+// its share of cards.
+func benchFleet(ctx context.Context, svc *hub.Service, n, cards int) ([]benchBusiness, error) {
+	fleet := make([]benchBusiness, n)
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for b := range fleet {
+		k, err := svc.EnsureKey(ctx, fmt.Sprintf("Bench %d %s", b, tag), "till", nil)
+		if err != nil {
+			return nil, err
 		}
-		wg.Wait()
-		return all, failures, time.Since(start)
+		pr, err := svc.Authenticate(ctx, k.Key)
+		if err != nil {
+			return nil, err
+		}
+		tpl, err := svc.CreateCardTemplate(ctx, pr.Business.ID, hub.CardTemplateInput{Name: "Bench", Goals: []hub.GoalInput{
+			{Stamps: 5, Reward: hub.RewardInput{Title: "Coffee"}}, {Stamps: 10, Reward: hub.RewardInput{Title: "Cake"}},
+		}})
+		if err != nil {
+			return nil, err
+		}
+		fleet[b].key = k.Key
+		for i := b; i < cards; i += n {
+			email := fmt.Sprintf("bench%d@example.com", i)
+			c, _, err := svc.IssueCard(ctx, pr, hub.IssueCardInput{TemplateID: tpl.ID, Customer: hub.CustomerInput{Email: &email}})
+			if err != nil {
+				return nil, err
+			}
+			fleet[b].cards = append(fleet[b].cards, c.ID)
+		}
 	}
-	run(o.warmup, false)
-	if probe != nil {
-		probe.analyze(ctx)
-		probe.start(ctx)
-	}
-	lat, failures, elapsed := run(o.duration, true)
-	var cpu cpuUse
-	if probe != nil {
-		cpu = probe.stop(ctx)
-	}
-	if len(lat) == 0 {
-		return benchResult{}, errors.New("no request completed")
-	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	return benchResult{name: name, requests: len(lat), errors: failures, elapsed: elapsed, p50: pct(0.50), p99: pct(0.99),
-		max: lat[len(lat)-1], cpu: cpu}, nil
+	return fleet, nil
 }
+
+// vmRSS is the resident set size (VmRSS) of a process ("self" or a pid) in
+// kB, or -1 when /proc cannot tell.
+func vmRSS(pid string) int64 { return procStatusKB(pid, "VmRSS:") }
 
 // peakRSS reads the process's peak resident set size from /proc.
 func peakRSS() string {
@@ -258,13 +373,16 @@ func peakRSS() string {
 
 // vmHWM is the peak resident set size (VmHWM) of a process ("self" or a
 // pid) in kB, or -1 when /proc cannot tell.
-func vmHWM(pid string) int64 {
+func vmHWM(pid string) int64 { return procStatusKB(pid, "VmHWM:") }
+
+// procStatusKB reads a field in kB of /proc/PID/status, or -1.
+func procStatusKB(pid, field string) int64 {
 	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
 				return -1

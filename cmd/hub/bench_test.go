@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestBenchClient: the load generator's client sends a well-formed request
@@ -92,4 +94,55 @@ func tableRow(t *testing.T, out string) map[string]string {
 		m[h] = row[i]
 	}
 	return m
+}
+
+// TestBenchOpenLoop: the open loop sends at its rate whatever the answers
+// take and counts latency from each request's scheduled time, so a server
+// that stalls shows its queueing; answers are counted by status, and 503s
+// apart from 2xx. The closed loop sends n requests and stops.
+func TestBenchOpenLoop(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n%10 == 0 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		if n == 5 {
+			time.Sleep(300 * time.Millisecond) // a stall: with one connection, the requests due meanwhile wait
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	send := func(c *benchClient, i int) (int, error) { return c.post("/x", "k", []byte(`{"count":1}`)) }
+	r := runLoad(context.Background(), loadSpec{addr: srv.Listener.Addr().String(), clients: 1, duration: time.Second, rate: 100}, send)
+	if r.sent() != 100 || r.statuses[503] != 10 || r.accepted() != 90 || r.err != nil {
+		t.Fatalf("sent %d, statuses %v, err %v; want 100 sent, 90 × 200 and 10 × 503", r.sent(), r.statuses, r.err)
+	}
+	// The stall delays the ~30 requests due during it: measured from their
+	// scheduled time, the p99 shows it; measured from sending it would not.
+	if _, p99, _ := r.percentiles(true); p99 < 150*time.Millisecond {
+		t.Errorf("open-loop p99 %s; want the stall's queueing (>= 150 ms)", p99)
+	}
+	if r.elapsed < 900*time.Millisecond {
+		t.Errorf("100 requests at 100/s took %s; want about a second", r.elapsed)
+	}
+	c := runLoad(context.Background(), loadSpec{addr: srv.Listener.Addr().String(), clients: 3, n: 20}, send)
+	if c.sent() != 20 {
+		t.Errorf("closed loop of 20: sent %d", c.sent())
+	}
+}
+
+// TestParsePgbench reads pgbench's report.
+func TestParsePgbench(t *testing.T) {
+	out := "transaction type: docs/pgbench-stamp.sql\nnumber of transactions actually processed: 31415\n" +
+		"latency average = 5.093 ms\ntps = 3141.592 (without initial connection time)\n"
+	tps, n, err := parsePgbench(out)
+	if err != nil || tps != 3141.592 || n != 31415 {
+		t.Fatalf("got %v %d %v", tps, n, err)
+	}
+	if _, _, err := parsePgbench("pgbench: error: connection refused"); err == nil {
+		t.Fatal("no error for a report without tps")
+	}
 }

@@ -29,6 +29,9 @@ type cpuProbe struct {
 	self    time.Duration
 	backend map[int]time.Duration
 	rds     time.Duration
+	// seen is the last CPU time sampled of each backend during the run
+	// (sample): a backend that ends before stop still counts.
+	seen map[int]time.Duration
 }
 
 // clockTick is the unit of /proc/PID/stat times (USER_HZ, 100 on Linux).
@@ -70,6 +73,15 @@ func (p *cpuProbe) start(ctx context.Context) {
 	p.self = selfCPU()
 	p.backend = p.backends(ctx)
 	p.rds = p.redisCPU(ctx)
+	p.seen = map[int]time.Duration{}
+}
+
+// sample records the CPU time of the backends connected now, so that those
+// that end before stop still count.
+func (p *cpuProbe) sample(ctx context.Context) {
+	for pid, t := range p.backends(ctx) {
+		p.seen[pid] = t
+	}
 }
 
 // cpuUse is the CPU time used during a run by the hub process, the
@@ -79,7 +91,8 @@ type cpuUse struct{ hub, pg, redis time.Duration }
 // stop returns the CPU time used since start.
 func (p *cpuProbe) stop(ctx context.Context) cpuUse {
 	u := cpuUse{hub: selfCPU() - p.self}
-	for pid, t := range p.backends(ctx) {
+	p.sample(ctx)
+	for pid, t := range p.seen {
 		u.pg += t - p.backend[pid] // a backend started during the run counts from zero
 	}
 	if r := p.redisCPU(ctx); r > 0 && p.rds > 0 {

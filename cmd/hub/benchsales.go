@@ -18,8 +18,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -387,90 +385,32 @@ func decodeBody(res *http.Response, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// closedLoop sends n requests from c clients, each waiting for its answer.
+// closedLoop sends n requests from c clients, each waiting for its answer;
+// a refused request is sent again (runLoad's retry).
 func closedLoop(n, c int, addr string, send func(*benchClient, int) (int, error), p *salesPhase) error {
-	var next atomic.Int64
-	lats := make([]time.Duration, n)
-	var refused atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
 	start := time.Now()
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cl := &benchClient{addr: addr}
-			defer cl.close()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				st, err := send(cl, i)
-				lats[i] = time.Since(t0)
-				// A refused call is sent again, as a till or Poster would
-				// (429 after a pause); the phase ends when every check is in.
-				for tries := 0; err == nil && st/100 != 2 && tries < 100; tries++ {
-					refused.Add(1)
-					if st == http.StatusTooManyRequests {
-						time.Sleep(100 * time.Millisecond)
-					}
-					st, err = send(cl, i)
-				}
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	r := runLoad(context.Background(), loadSpec{addr: addr, clients: c, n: n, retry: true}, send)
 	p.elapsed = -time.Since(start) // completed by waitRecorded: minus the start
-	p.refused = int(refused.Load())
-	setLatencies(p, lats)
-	if err, _ := firstErr.Load().(error); err != nil {
-		return err
-	}
-	return nil
+	p.refused = r.retried
+	setLatencies(p, r)
+	return r.err
 }
 
 // openLoop sends n requests at a fixed rate whatever the answers take;
 // latency counts from each request's scheduled time.
 func openLoop(n, rate int, addr string, send func(*benchClient, int) (int, error), p *salesPhase) error {
-	lats := make([]time.Duration, n)
-	var refused atomic.Int64
-	pool := sync.Pool{New: func() any { return &benchClient{addr: addr} }}
-	var wg sync.WaitGroup
 	start := time.Now()
-	interval := time.Second / time.Duration(rate)
-	for i := range n {
-		due := start.Add(time.Duration(i) * interval)
-		time.Sleep(time.Until(due))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cl := pool.Get().(*benchClient)
-			defer pool.Put(cl)
-			st, err := send(cl, i)
-			lats[i] = time.Since(due)
-			for tries := 0; err == nil && st/100 != 2 && tries < 100; tries++ {
-				refused.Add(1)
-				time.Sleep(100 * time.Millisecond)
-				st, err = send(cl, i)
-			}
-		}()
-	}
-	wg.Wait()
+	r := runLoad(context.Background(), loadSpec{addr: addr, clients: 1024, n: n, rate: rate, retry: true}, send)
 	p.elapsed = -time.Since(start)
-	p.refused = int(refused.Load())
-	setLatencies(p, lats)
+	p.refused = r.retried
+	setLatencies(p, r)
 	return nil
 }
 
-func setLatencies(p *salesPhase, lats []time.Duration) {
-	s := slices.Clone(lats)
-	slices.Sort(s)
-	p.ackP50, p.ackP99, p.ackMax = s[len(s)/2], s[min(len(s)-1, len(s)*99/100)], s[len(s)-1]
+// setLatencies takes the phase's latencies of first answers, whatever
+// their status (a refused check is sent again until it is recorded).
+func setLatencies(p *salesPhase, r *loadRun) {
+	p.ackP50, p.ackP99, p.ackMax = r.percentiles(false)
 }
 
 // waitRecorded waits until want sales of the source are stored and
