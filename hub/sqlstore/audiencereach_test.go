@@ -229,4 +229,3 @@ func TestAudienceReachCursorAndCustomer(t *testing.T) {
 		}
 	})
 }
-
