@@ -469,6 +469,16 @@ type AudienceQuery struct {
 	CustomerID string
 	// Limit is the batch size; zero or less means AudienceBatch.
 	Limit int
+	// Channels, when not nil, are the only channels AudienceReach tests:
+	// the others are left out of every Reach (AudienceMembers ignores it).
+	Channels []string
+}
+
+// ReachCount is how many members of an audience share one reach.
+type ReachCount struct {
+	// Reach is as AudienceMember.Reach, among the query's Channels.
+	Reach []string
+	Count int
 }
 
 // AudienceTx is the store access of audiences.
@@ -477,4 +487,10 @@ type AudienceTx interface {
 	// selects, by id ascending, at most Limit, with their reach, in one
 	// round trip.
 	AudienceMembers(ctx context.Context, q AudienceQuery) ([]AudienceMember, error)
+	// AudienceReach counts the customers of the business that the filter
+	// selects (after AfterID, only CustomerID when set; Limit is ignored)
+	// by their reach: one ReachCount per distinct reach, with a Count of at
+	// least 1, in no particular order, in one round trip. It is the
+	// grouping of what AudienceMembers would list, without listing it.
+	AudienceReach(ctx context.Context, q AudienceQuery) ([]ReachCount, error)
 }

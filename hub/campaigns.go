@@ -954,9 +954,11 @@ type AudiencePreview struct {
 	Unreachable int            `json:"unreachable"`
 }
 
-// PreviewAudience walks an audience in batches (never all of it in memory)
-// and counts, per channel, the members the channel order would reach, and
-// the members no channel reaches. The frequency cap is not applied.
+// PreviewAudience counts, per channel, the members of an audience the
+// channel order would reach, and the members no channel reaches. The store
+// counts the members per distinct reach (a few rows, whatever the size of
+// the audience) and the channel is picked once per reach, as the campaign
+// walk picks it per member. The frequency cap is not applied.
 func (s *Service) PreviewAudience(ctx context.Context, businessID string, in AudiencePreviewInput) (*AudiencePreview, error) {
 	p := Problems{}
 	if in.Audience == nil {
@@ -992,29 +994,26 @@ func (s *Service) PreviewAudience(ctx context.Context, businessID string, in Aud
 		if err != nil {
 			return err
 		}
-		after := ""
-		for {
-			members, err := tx.AudienceMembers(ctx, AudienceQuery{BusinessID: businessID, Filter: a, Now: now,
-				AfterID: after, Limit: 2000})
-			if err != nil {
-				return err
-			}
-			for _, m := range members {
-				out.Total++
-				if ch := pickChannel(channels, m.Reach, configured, ""); ch != "" {
-					out.ByChannel[ch]++
-				} else {
-					out.Unreachable++
-				}
-			}
-			if len(members) < 2000 {
-				return nil
-			}
-			after = members[len(members)-1].Customer.ID
-			if err := ctx.Err(); err != nil {
-				return err
+		// Only the channels pickChannel can pick are worth computing.
+		wanted := []string{}
+		for _, ch := range channels {
+			if configured[ch] {
+				wanted = append(wanted, ch)
 			}
 		}
+		counts, err := tx.AudienceReach(ctx, AudienceQuery{BusinessID: businessID, Filter: a, Now: now, Channels: wanted})
+		if err != nil {
+			return err
+		}
+		for _, rc := range counts {
+			out.Total += rc.Count
+			if ch := pickChannel(channels, rc.Reach, configured, ""); ch != "" {
+				out.ByChannel[ch] += rc.Count
+			} else {
+				out.Unreachable += rc.Count
+			}
+		}
+		return nil
 	})
 	return out, err
 }
