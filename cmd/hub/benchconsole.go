@@ -336,14 +336,13 @@ func seedSentCampaign(ctx context.Context, a *app, db *seedDB, businessID, id st
 				Channel: hub.ChannelEmail, Status: hub.RecipientQueued, DeliveryID: &d.ID, CreatedAt: at})
 		}
 		err := a.store.Write(ctx, func(tx hub.Tx) error {
-			ctx := tx.(interface {
-				CreateDeliveries(ctx context.Context, ds []*hub.Delivery) error
-				CreateRecipients(ctx context.Context, rs []*hub.Recipient) error
-			})
-			if err := ctx.CreateDeliveries(context.Background(), ds); err != nil {
+			if err := tx.CreateDeliveries(ctx, ds); err != nil {
 				return err
 			}
-			return ctx.CreateRecipients(context.Background(), rs)
+			if err := tx.CreateRecipients(ctx, rs); err != nil {
+				return err
+			}
+			return tx.AddCampaignActivity(ctx, activityOf(businessID, id, ds))
 		})
 		if err != nil {
 			return err
@@ -359,6 +358,36 @@ func seedSentCampaign(ctx context.Context, a *app, db *seedDB, businessID, id st
 	}
 	return db.exec(ctx, "UPDATE campaigns SET status = ?, walked = ?, started_at = ?, finished_at = ?, stats = ? WHERE id = ?",
 		hub.CampaignStatusSent, true, start, start.Add(span), raw, id)
+}
+
+// activityOf is what the service counts when ds end: the campaign's chart
+// counters, per second.
+func activityOf(businessID, campaignID string, ds []*hub.Delivery) []hub.ActivityDelta {
+	var out []hub.ActivityDelta
+	at := map[int64]int{}
+	for _, d := range ds {
+		var sec int64
+		switch d.Status {
+		case hub.DeliverySent:
+			sec = d.SentAt.Unix()
+		case hub.DeliveryFailed:
+			sec = d.UpdatedAt.Unix()
+		default:
+			continue
+		}
+		i, ok := at[sec]
+		if !ok {
+			i = len(out)
+			at[sec] = i
+			out = append(out, hub.ActivityDelta{BusinessID: businessID, CampaignID: campaignID, Second: sec})
+		}
+		if d.Status == hub.DeliverySent {
+			out[i].Sent++
+		} else {
+			out[i].Failed++
+		}
+	}
+	return out
 }
 
 // consolePages lists the requests of the bench: every page, lists on their
