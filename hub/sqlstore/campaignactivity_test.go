@@ -157,7 +157,7 @@ func (a *activityWorld) campaign() *hub.Campaign {
 }
 
 // checkCounters holds the counters to the old query at several steps,
-// and the chart's totals to the campaign's stats.
+// and the chart's totals to the old query's and to the campaign's stats.
 func (a *activityWorld) checkCounters(what, id string) {
 	a.t.Helper()
 	c, err := a.svc.CampaignByID(a.ctx, a.biz, id)
@@ -165,10 +165,15 @@ func (a *activityWorld) checkCounters(what, id string) {
 		a.t.Fatal(err)
 	}
 	start := c.StartedAt.Truncate(time.Second)
+	var total [2]int // sent and failed, by the old query
 	for _, step := range []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute} {
 		want, err := a.s.CampaignActivityByJoinForTest(a.ctx, a.biz, id, start, step)
 		if err != nil {
 			a.t.Fatal(err)
+		}
+		total = [2]int{}
+		for _, k := range want {
+			total[0], total[1] = total[0]+k.Sent, total[1]+k.Failed
 		}
 		var got []hub.ActivityCount
 		read(a.t, a.s, func(tx hub.Tx) error {
@@ -185,7 +190,12 @@ func (a *activityWorld) checkCounters(what, id string) {
 	for _, b := range act.Buckets {
 		sent, failed = sent+b.Sent, failed+b.Failed
 	}
-	diff(a.t, what+": the chart's totals against the stats", []int{c.Stats.Sent, c.Stats.Failed}, []int{sent, failed})
+	diff(a.t, what+": the chart's totals against the old query's", total, [2]int{sent, failed})
+	if c.FinalStats == nil || what == "sent" {
+		// The stats count the same until a late report changes the
+		// chart of a campaign whose final stats are kept.
+		diff(a.t, what+": the chart's totals against the stats", [2]int{c.Stats.Sent, c.Stats.Failed}, [2]int{sent, failed})
+	}
 }
 
 // TestCampaignActivityCountsAsTheRecipients sends a campaign whose
