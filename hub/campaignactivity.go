@@ -1,9 +1,9 @@
 package hub
 
 import (
+	"cmp"
 	"context"
-	"strconv"
-	"sync"
+	"slices"
 	"time"
 )
 
@@ -41,15 +41,115 @@ func (a *CampaignActivity) Max() int {
 	return m
 }
 
-// CampaignActivityTx is the store access of CampaignActivity.
+// CampaignActivityTx is the store access of CampaignActivity: counters of
+// a campaign's ended messages per second, kept up to date by the
+// transactions that end them.
 type CampaignActivityTx interface {
-	// CampaignActivity counts a campaign's recipients whose delivery ended,
-	// sent or failed, as CampaignStats counts them, per bucket of step
-	// since start: the bucket of a sent message is its sent_at (else its
-	// updated_at), of a failed one its updated_at; the index is
-	// floor((time - start) / step), in whole seconds. Buckets without a
-	// message are left out.
+	// CampaignActivity sums a campaign's counters per bucket of step since
+	// start: the index is floor((second - start) / step), in whole seconds
+	// (truncated towards zero before start). Buckets whose sums are zero
+	// are left out.
 	CampaignActivity(ctx context.Context, businessID, campaignID string, start time.Time, step time.Duration) ([]ActivityCount, error)
+	// AddCampaignActivity adds each delta to its counters (created at
+	// zero), in one statement; the deltas name distinct counters.
+	AddCampaignActivity(ctx context.Context, ds []ActivityDelta) error
+}
+
+// ActivityDelta is a change to the counters of one campaign's second.
+type ActivityDelta struct {
+	BusinessID, CampaignID string
+	// Second is the counters' second, in Unix time.
+	Second       int64
+	Sent, Failed int
+}
+
+// A campaign's activity counts each recipient's current delivery once it
+// ended (sent, failed or unknown, which counts as failed, as in
+// CampaignStats) in the second it ended: a sent message's sent_at, else its
+// updated_at. Skipped recipients have no delivery and are not counted;
+// a failed delivery replaced by a fallback is uncounted when replaced.
+//
+// Every transaction that changes a campaign delivery's status or time
+// tracks the change in an activityTally and flushes it before it commits,
+// so the counters move with the deliveries: a delivery is counted once
+// whatever the replays, and never lost to a crash.
+
+// activityKey names one counter row.
+type activityKey struct {
+	businessID, campaignID string
+	second                 int64
+}
+
+// activityTally collects one transaction's changes to activity counters.
+type activityTally map[activityKey][2]int
+
+// activityOf is what a delivery adds to its campaign's counters: ok is
+// false for a delivery of no campaign, or one that has not ended.
+func activityOf(d *Delivery) (k activityKey, failed int, ok bool) {
+	id, isCampaign := campaignOfSource(d.Source)
+	if !isCampaign {
+		return k, 0, false
+	}
+	at := d.UpdatedAt
+	switch d.Status {
+	case DeliverySent:
+		if d.SentAt != nil {
+			at = *d.SentAt
+		}
+	case DeliveryFailed, DeliveryUnknown:
+		failed = 1
+	default:
+		return k, 0, false
+	}
+	return activityKey{d.BusinessID, id, at.Unix()}, failed, true
+}
+
+// track records a delivery's change from prev (a copy taken when it was
+// read) to d.
+func (t activityTally) track(prev, d *Delivery) {
+	t.add(prev, -1)
+	t.add(d, 1)
+}
+
+// add counts (n = 1) or uncounts (n = -1) a delivery.
+func (t activityTally) add(d *Delivery, n int) {
+	k, failed, ok := activityOf(d)
+	if !ok {
+		return
+	}
+	v := t[k]
+	v[failed] += n
+	t[k] = v
+}
+
+// addFailed counts n deliveries of a campaign that failed at once (a
+// cancel).
+func (t activityTally) addFailed(businessID, campaignID string, at time.Time, n int) {
+	k := activityKey{businessID, campaignID, at.Unix()}
+	v := t[k]
+	v[1] += n
+	t[k] = v
+}
+
+// flush writes the tally in one statement (none when nothing changed), in
+// key order, so that two transactions lock shared counters in one order.
+// It belongs last in its transaction: counters of a busy second are shared
+// by every batch that ends messages in it, and their row locks are then
+// held only until the commit.
+func (t activityTally) flush(ctx context.Context, tx Tx) error {
+	var ds []ActivityDelta
+	for k, v := range t {
+		if v != [2]int{} {
+			ds = append(ds, ActivityDelta{BusinessID: k.businessID, CampaignID: k.campaignID, Second: k.second, Sent: v[0], Failed: v[1]})
+		}
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	slices.SortFunc(ds, func(a, b ActivityDelta) int {
+		return cmp.Or(cmp.Compare(a.BusinessID, b.BusinessID), cmp.Compare(a.CampaignID, b.CampaignID), cmp.Compare(a.Second, b.Second))
+	})
+	return tx.AddCampaignActivity(ctx, ds)
 }
 
 // activitySteps are the bucket lengths a chart uses, shortest first.
@@ -76,15 +176,13 @@ const MaxActivityBuckets = 120
 
 // CampaignActivity returns a campaign's sent and failed messages over time
 // in at most buckets (1..MaxActivityBuckets) buckets, for a chart that
-// updates while the campaign sends. The activity of a campaign sent or
-// cancelled activitySettle ago is final and kept in memory after it is
-// counted once; the returned value must not be changed.
+// updates while the campaign sends. It reads the campaign's counters (one
+// row per second with messages), not its recipients.
 func (s *Service) CampaignActivity(ctx context.Context, businessID, id string, buckets int) (*CampaignActivity, error) {
 	if buckets < 1 || buckets > MaxActivityBuckets {
 		return nil, Problems{"buckets": "must be between 1 and 120"}.Err()
 	}
 	out := &CampaignActivity{}
-	cacheKey := "" // set when the activity is settled and was counted
 	err := s.read(ctx, func(tx Tx) error {
 		c, err := tx.Campaign(ctx, businessID, id, false)
 		if err != nil {
@@ -92,16 +190,6 @@ func (s *Service) CampaignActivity(ctx context.Context, businessID, id string, b
 		}
 		if c.StartedAt == nil {
 			return nil
-		}
-		settled := c.FinishedAt != nil && (c.Status == CampaignStatusSent || c.Status == CampaignStatusCancelled) &&
-			s.clock().Sub(*c.FinishedAt) >= activitySettle
-		key := c.ID + "/" + strconv.Itoa(buckets)
-		if settled {
-			if a := s.activity.get(key); a != nil {
-				out = a
-				return nil
-			}
-			cacheKey = key
 		}
 		out.Start, out.End = c.StartedAt.UTC().Truncate(time.Second), s.clock().UTC()
 		if c.FinishedAt != nil {
@@ -133,39 +221,5 @@ func (s *Service) CampaignActivity(ctx context.Context, businessID, id string, b
 	if err != nil {
 		return nil, err
 	}
-	if cacheKey != "" {
-		s.activity.put(cacheKey, out)
-	}
 	return out, nil
-}
-
-// activitySettle is how long after a campaign finished its activity is
-// taken as final (a message that was sending at a cancel ends within it).
-const activitySettle = 5 * time.Minute
-
-// activityCache keeps the activity of settled campaigns, which no longer
-// changes: counting it walks every recipient (hundreds of milliseconds for
-// 100,000), which the campaign's page would pay at every view (issue 13's
-// console benchmark). It holds at most maxCachedActivities and starts over
-// when full.
-type activityCache struct {
-	mu sync.Mutex
-	m  map[string]*CampaignActivity
-}
-
-const maxCachedActivities = 1000
-
-func (c *activityCache) get(key string) *CampaignActivity {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[key]
-}
-
-func (c *activityCache) put(key string, a *CampaignActivity) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCachedActivities {
-		c.m = map[string]*CampaignActivity{}
-	}
-	c.m[key] = a
 }

@@ -140,8 +140,9 @@ type CampaignTx interface {
 	OpenDeliveries(ctx context.Context, businessID, source string) (int, error)
 	// PendingDeliveries lists a source's pending deliveries (at most limit).
 	PendingDeliveries(ctx context.Context, businessID, source string, limit int) ([]DeliveryKey, error)
-	// CancelDeliveries fails a source's pending deliveries with the reason.
-	CancelDeliveries(ctx context.Context, businessID, source, reason string, at time.Time) error
+	// CancelDeliveries fails a source's pending deliveries with the reason
+	// and returns how many it failed.
+	CancelDeliveries(ctx context.Context, businessID, source, reason string, at time.Time) (int, error)
 	// RecentDeliveries counts, per customer, the deliveries that are not
 	// transactional, created after since, and not failed.
 	RecentDeliveries(ctx context.Context, businessID string, customerIDs []string, since time.Time) (map[string]int, error)
@@ -486,7 +487,13 @@ func (s *Service) moveCampaign(ctx context.Context, businessID, id, to string, f
 		}
 		c.Status, c.UpdatedAt = to, now
 		if to == CampaignStatusCancelled {
-			if err := tx.CancelDeliveries(ctx, businessID, CampaignSource(id), ReasonCancelled, now); err != nil {
+			n, err := tx.CancelDeliveries(ctx, businessID, CampaignSource(id), ReasonCancelled, now)
+			if err != nil {
+				return err
+			}
+			tally := activityTally{}
+			tally.addFailed(businessID, id, now, n)
+			if err := tally.flush(ctx, tx); err != nil {
 				return err
 			}
 			st, err := tx.CampaignStats(ctx, businessID, id)
@@ -792,6 +799,7 @@ func (s *Service) fallBack(ctx context.Context, tx Tx, c *Campaign, st *Settings
 		return nil, err
 	}
 	var keys []DeliveryKey
+	tally := activityTally{}
 	for _, r := range failed {
 		members, err := tx.AudienceMembers(ctx, AudienceQuery{BusinessID: c.BusinessID, Filter: &Audience{}, Now: now,
 			CustomerID: r.CustomerID, Limit: 1})
@@ -808,6 +816,14 @@ func (s *Service) fallBack(ctx context.Context, tx Tx, c *Campaign, st *Settings
 				if err := tx.CreateDeliveries(ctx, plan.deliveries); err != nil {
 					return nil, err
 				}
+				// The failed delivery is no longer the recipient's: its
+				// failure leaves the chart, the new delivery counts when
+				// it ends.
+				old, err := tx.Delivery(ctx, c.BusinessID, *r.DeliveryID, false)
+				if err != nil {
+					return nil, err
+				}
+				tally.add(old, -1)
 				r.Channel, r.DeliveryID = np.Channel, np.DeliveryID
 				keys = append(keys, plan.keys...)
 			}
@@ -816,7 +832,7 @@ func (s *Service) fallBack(ctx context.Context, tx Tx, c *Campaign, st *Settings
 			return nil, err
 		}
 	}
-	return keys, nil
+	return keys, tally.flush(ctx, tx)
 }
 
 // finishCampaign stores the final stats, marks the campaign sent and

@@ -221,9 +221,12 @@ func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, erro
 	var out *Outgoing
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		tally := activityTally{}
 		var err error
-		out, _, err = s.claim(ctx, tx, k, now, false, nil)
-		return err
+		if out, _, err = s.claim(ctx, tx, k, now, false, nil, tally); err != nil {
+			return err
+		}
+		return tally.flush(ctx, tx)
 	})
 	return out, err
 }
@@ -251,9 +254,9 @@ func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, 
 	order := idOrder(len(keys), func(i int) DeliveryKey { return keys[i] })
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		routes := routeMemo{}
+		routes, tally := routeMemo{}, activityTally{}
 		for _, i := range order {
-			out, hold, err := s.claim(ctx, tx, keys[i], now, true, routes)
+			out, hold, err := s.claim(ctx, tx, keys[i], now, true, routes, tally)
 			claims[i] = Claim{Key: keys[i], Out: out, HoldUntil: hold}
 			switch {
 			case err == nil:
@@ -263,7 +266,7 @@ func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, 
 				return err
 			}
 		}
-		return nil
+		return tally.flush(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -288,12 +291,13 @@ func idOrder(n int, key func(i int) DeliveryKey) []int {
 
 // claim is ClaimSend's work inside a transaction. With checkHold, a
 // delivery that quiet hours or a paused campaign hold is left pending and
-// its hold returned.
-func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time, checkHold bool, routes routeMemo) (*Outgoing, time.Time, error) {
+// its hold returned. A delivery it ends is tracked in tally.
+func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time, checkHold bool, routes routeMemo, tally activityTally) (*Outgoing, time.Time, error) {
 	d, err := tx.Delivery(ctx, k.BusinessID, k.ID, true)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	prev := *d
 	switch d.Status {
 	case DeliveryPending:
 	case DeliverySending:
@@ -303,6 +307,7 @@ func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time
 			return nil, time.Time{}, ErrInFlight
 		}
 		d.Status, d.Error, d.UpdatedAt = DeliveryUnknown, ReasonLost, now
+		tally.track(&prev, d)
 		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
 	default:
 		return nil, time.Time{}, nil
@@ -311,6 +316,7 @@ func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time
 		return nil, time.Time{}, err
 	} else if cancelled {
 		d.Status, d.Error, d.UpdatedAt = DeliveryFailed, ReasonCancelled, now
+		tally.track(&prev, d)
 		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
 	} else if checkHold && until.After(now) {
 		return nil, until, nil
@@ -321,6 +327,7 @@ func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time
 	}
 	if o == nil {
 		d.Status, d.Error, d.UpdatedAt = DeliveryFailed, reason, now
+		tally.track(&prev, d)
 		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
 	}
 	if d.Channel == ChannelPush {
@@ -461,9 +468,12 @@ func (s *Service) FinishSend(ctx context.Context, o *Outgoing, r Receipt, sendEr
 	now := s.clock()
 	var outcome SendOutcome
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		tally := activityTally{}
 		var err error
-		outcome, err = s.finish(ctx, tx, o, r, sendErr, final, now)
-		return err
+		if outcome, err = s.finish(ctx, tx, o, r, sendErr, final, now, tally); err != nil {
+			return err
+		}
+		return tally.flush(ctx, tx)
 	})
 	return outcome, err
 }
@@ -484,13 +494,14 @@ func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]S
 	outcomes := make([]SendOutcome, len(sent))
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		tally := activityTally{}
 		for _, i := range order {
 			var err error
-			if outcomes[i], err = s.finish(ctx, tx, sent[i].Out, sent[i].Receipt, sent[i].Err, final, now); err != nil {
+			if outcomes[i], err = s.finish(ctx, tx, sent[i].Out, sent[i].Receipt, sent[i].Err, final, now, tally); err != nil {
 				return err
 			}
 		}
-		return nil
+		return tally.flush(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -498,8 +509,10 @@ func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]S
 	return outcomes, nil
 }
 
-// finish is FinishSend's work inside a transaction.
-func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sendErr error, final bool, now time.Time) (SendOutcome, error) {
+// finish is FinishSend's work inside a transaction. A delivery it ends is
+// tracked in tally (a delivery no longer sending is left alone, so a
+// replayed finish counts nothing).
+func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sendErr error, final bool, now time.Time, tally activityTally) (SendOutcome, error) {
 	var outcome SendOutcome
 	d, err := tx.Delivery(ctx, o.Delivery.BusinessID, o.Delivery.ID, true)
 	if err != nil {
@@ -508,6 +521,7 @@ func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sen
 	if d.Status != DeliverySending {
 		return outcome, nil // someone else decided already
 	}
+	prev := *d
 	d.UpdatedAt = now
 	if sendErr == nil {
 		d.Status, d.ProviderMessageID, d.Error, d.SentAt = DeliverySent, r.ProviderMessageID, "", &now
@@ -516,6 +530,7 @@ func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sen
 				return outcome, err
 			}
 		}
+		tally.track(&prev, d)
 		return outcome, tx.UpdateDelivery(ctx, d)
 	}
 	se := AsSendError(sendErr)
@@ -539,6 +554,7 @@ func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sen
 		d.Status = DeliveryPending
 		outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter}
 	}
+	tally.track(&prev, d)
 	return outcome, tx.UpdateDelivery(ctx, d)
 }
 

@@ -146,6 +146,7 @@ func (s *Service) applyStatus(ctx context.Context, tx Tx, businessID string, in 
 	if statusRank[in.Status] == 0 || statusRank[in.Status] <= statusRank[d.ProviderStatus] {
 		return nil
 	}
+	prev := *d
 	d.ProviderStatus, d.UpdatedAt = in.Status, now
 	if in.Status == ProviderFailed {
 		d.Status = DeliveryFailed
@@ -154,7 +155,14 @@ func (s *Service) applyStatus(ctx context.Context, tx Tx, businessID string, in 
 			d.Error += ": " + in.Reason
 		}
 	}
-	return tx.UpdateDelivery(ctx, d)
+	if err := tx.UpdateDelivery(ctx, d); err != nil {
+		return err
+	}
+	// A report moves an ended campaign message on its chart: a failure
+	// after sent, or a later updated_at of a failed one.
+	tally := activityTally{}
+	tally.track(&prev, d)
+	return tally.flush(ctx, tx)
 }
 
 func (s *Service) link(ctx context.Context, tx Tx, businessID string, in Inbound, now time.Time) error {

@@ -132,7 +132,6 @@ type Service struct {
 
 	settingsCache  sync.Map // business id -> cachedSettings
 	campaignStatus sync.Map // campaign id -> campaignState
-	activity       activityCache
 	renderer       Renderer
 	campaigns      CampaignQueue
 

@@ -29,7 +29,7 @@ func TestBenchConsole(t *testing.T) {
 	if row["page"] != "API keys" || !strings.HasSuffix(row["p95"], " ms") {
 		t.Errorf("first row = %v", row)
 	}
-	fx := &consoleFixture{customers: []string{"c"}, campaigns: []string{"cmp"}, attempts: []string{"dlv"}}
+	fx := &consoleFixture{customers: []string{"c"}, campaigns: []string{"cmp"}, attempts: []string{"dlv"}, sending: "cmp2"}
 	for _, p := range consolePages(fx) {
 		if !strings.Contains(out.String(), "| "+p.name+" |") {
 			t.Errorf("page %q is not in the table", p.name)

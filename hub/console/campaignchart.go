@@ -25,7 +25,7 @@ type chart struct {
 	Width, Height      int
 	Left, Top, Bottom  int
 	Right              int
-	Max                int
+	Max                int // the top of the count axis (axisMax)
 	Start, End         time.Time
 	Step               time.Duration
 	Bars               []bar
@@ -47,13 +47,20 @@ func (c *chart) MidY() int { return (c.Top + c.Bottom) / 2 }
 // Mid is the count at MidY.
 func (c *chart) Mid() int { return c.Max / 2 }
 
+// axisMax is the top of the count axis for the largest bar: at least 2 and
+// even, so that the middle label, half of it, is a whole count (a top of
+// 1 would read 1, 0, 0).
+func axisMax(largest int) int {
+	return max(2, largest+largest%2)
+}
+
 // LabelY is the baseline of the time labels under the plot.
 func (c *chart) LabelY() int { return c.Bottom + 18 }
 
 // newChart lays out the bars of an activity.
 func newChart(a *hub.CampaignActivity) *chart {
 	c := &chart{Width: chartWidth, Height: chartHeight, Left: chartLeft, Top: chartTop, Bottom: chartBottom,
-		Right: chartWidth - 4, Max: a.Max(), Start: a.Start, End: a.End, Step: a.Step}
+		Right: chartWidth - 4, Max: axisMax(a.Max()), Start: a.Start, End: a.End, Step: a.Step}
 	n := len(a.Buckets)
 	if n == 0 {
 		return c

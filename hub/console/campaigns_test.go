@@ -306,6 +306,36 @@ func TestAudienceCountFragment(t *testing.T) {
 	})
 }
 
+// TestCampaignProgressChartReadsTheCounters polls the progress of a
+// campaign that is sending: its chart shows the campaign's activity
+// counters, though no message of it has ended (it reads no recipient).
+func TestCampaignProgressChartReadsTheCounters(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		h := newHarness(t, st)
+		mt := h.messaging(2)
+		b := h.browser()
+		b.login("owner@example.com")
+		id := b.compose(url.Values{"name": {"Spring"}, "template_id": {mt.ID}, "rows": {"1"}, "channels": {"email"}})
+		c, err := h.svc.SendCampaign(h.ctx, h.business.ID, id)
+		if err != nil || c.Status != hub.CampaignStatusSending {
+			t.Fatalf("send: %v %v", c, err)
+		}
+		at := c.StartedAt.Unix()
+		if err := st.Write(h.ctx, func(tx hub.Tx) error {
+			return tx.AddCampaignActivity(h.ctx, []hub.ActivityDelta{
+				{BusinessID: h.business.ID, CampaignID: id, Second: at, Sent: 1200, Failed: 30},
+				{BusinessID: h.business.ID, CampaignID: id, Second: at + 1, Sent: 34, Failed: 26},
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.advance(3 * time.Second)
+		p := b.get("/console/campaigns/" + id + "/progress")
+		want(t, p, http.StatusOK)
+		contains(t, p, `hx-trigger="every 2s"`, ">Sending</span>", "1234 sent and 56 failed so far.", `<rect class="sent"`)
+	})
+}
+
 func TestCampaignSendPauseResumeCancel(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		h := newHarness(t, st)

@@ -42,8 +42,10 @@
 // every 2 seconds while the campaign sends or is scheduled; a finished one
 // answers without the trigger, which ends the polling. The chart of sent
 // and failed messages over time is an SVG drawn on the server (no script,
-// no inline style) from hub.Service.CampaignActivity: the recipients'
-// deliveries counted per bucket of time in one store query.
+// no inline style) from hub.Service.CampaignActivity: the campaign's
+// per-second counters of ended messages (kept by the transactions that end
+// them) summed per bucket of time in one store query. The count axis tops
+// at an even number, at least 2, so its middle label is whole.
 //
 // Message templates: a paged list (hub.Service.MessageTemplates) and an
 // editor of a template's name and variants, one per language and channel

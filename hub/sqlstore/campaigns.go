@@ -258,11 +258,15 @@ func (t *tx) PendingDeliveries(ctx context.Context, businessID, source string, l
 }
 
 // CancelDeliveries implements hub.CampaignTx.
-func (t *tx) CancelDeliveries(ctx context.Context, businessID, source, reason string, at time.Time) error {
-	_, err := t.exec(ctx, "UPDATE deliveries SET status = 'failed', error = ?, updated_at = ?"+
+func (t *tx) CancelDeliveries(ctx context.Context, businessID, source, reason string, at time.Time) (int, error) {
+	res, err := t.exec(ctx, "UPDATE deliveries SET status = 'failed', error = ?, updated_at = ?"+
 		" WHERE business_id = ? AND source = ? AND status IN ('pending', 'sending') AND status = 'pending'",
 		reason, t.tm(at), businessID, source)
-	return mapErr(err, deliveryKind)
+	if err != nil {
+		return 0, mapErr(err, deliveryKind)
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err, deliveryKind)
 }
 
 // RecentDeliveries implements hub.CampaignTx.

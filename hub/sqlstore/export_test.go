@@ -1,6 +1,13 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/7loc/hub/hub"
+)
 
 // ExecForTest runs statements outside Tx on the writer (in a transaction),
 // for tests that set up what the Tx methods cannot.
@@ -9,4 +16,60 @@ func (s *Store) ExecForTest(ctx context.Context, q string) error {
 		_, err := qr.ExecContext(ctx, q)
 		return err
 	})
+}
+
+// CampaignActivityByJoinForTest is the chart's count before its counters
+// (the query CampaignActivity ran until migration 0012): every recipient of
+// the campaign joined to its delivery, grouped by bucket. Tests hold the
+// counters to it.
+func (s *Store) CampaignActivityByJoinForTest(ctx context.Context, businessID, campaignID string, start time.Time, step time.Duration) ([]hub.ActivityCount, error) {
+	var out []hub.ActivityCount
+	err := s.Read(ctx, func(htx hub.Tx) error {
+		t := htx.(*tx)
+		at := "CASE WHEN d.status = 'sent' THEN COALESCE(d.sent_at, d.updated_at) ELSE d.updated_at END"
+		secs := "CAST(strftime('%s', " + at + ") AS INTEGER)"
+		if t.s.pg {
+			secs = "CAST(FLOOR(EXTRACT(EPOCH FROM " + at + ")) AS BIGINT)"
+		}
+		rows, err := t.query(ctx, "SELECT b, SUM(CASE WHEN st = 'sent' THEN 1 ELSE 0 END), SUM(CASE WHEN st = 'sent' THEN 0 ELSE 1 END)"+
+			" FROM (SELECT ("+secs+" - ?) / ? AS b, d.status AS st"+
+			" FROM campaign_recipients r JOIN deliveries d ON d.id = r.delivery_id"+
+			" WHERE r.campaign_id = ? AND r.business_id = ? AND r.status <> 'skipped'"+
+			" AND d.status NOT IN ('pending', 'sending')) a GROUP BY b ORDER BY b",
+			start.Unix(), int64(max(step/time.Second, 1)), campaignID, businessID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c hub.ActivityCount
+			if err := rows.Scan(&c.Bucket, &c.Sent, &c.Failed); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// BackfillActivityForTest empties campaign_activity and runs the backfill
+// of migration 0012 (its statements after the CREATE TABLE) again.
+func (s *Store) BackfillActivityForTest(ctx context.Context) error {
+	dialect := "sqlite"
+	if s.pg {
+		dialect = "postgres"
+	}
+	b, err := migrationFS.ReadFile("migrations/" + dialect + "/0012_campaign_activity.sql")
+	if err != nil {
+		return err
+	}
+	_, backfill, ok := strings.Cut(string(b), "INSERT INTO campaign_activity")
+	if !ok {
+		return errors.New("no backfill in migration 0012")
+	}
+	if err := s.ExecForTest(ctx, "DELETE FROM campaign_activity"); err != nil {
+		return err
+	}
+	return s.ExecForTest(ctx, "INSERT INTO campaign_activity"+backfill)
 }
