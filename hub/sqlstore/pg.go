@@ -59,6 +59,9 @@ func openPostgres(ctx context.Context, dbURL string, o options) (*Store, error) 
 		db:    stdlib.OpenDBFromPool(pool),
 		txOpt: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	}
+	// database/sql would keep idle connections of its own out of the pool
+	// (two by default): it gives each back at once instead.
+	s.db.SetMaxIdleConns(0)
 	s.pgr = pgPool{p: pool, closed: &s.pgClosed}
 	return s, nil
 }
@@ -432,6 +435,10 @@ func (p *pgTx) rollback() {
 func (s *Store) writePG(ctx context.Context, fn func(hub.Tx) error) error {
 	if s.pgClosed.Load() {
 		return mapErr(errClosed, "transaction")
+	}
+	defer s.pgWrites.Add(-1)
+	if s.pgWrites.Add(1) > int64(s.opts.maxConns+s.opts.maxWaiting) {
+		return hub.Errorf(hub.EUnavailable, "the database is busy: too many writes wait for a connection; try again shortly")
 	}
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {

@@ -37,6 +37,9 @@ type Store struct {
 	pool     *pgxpool.Pool
 	pgr      pgPool
 	pgClosed atomic.Bool
+	// pgWrites counts the PostgreSQL writes running or waiting for a
+	// connection (bounded by maxConns + maxWaiting).
+	pgWrites atomic.Int64
 	// db is database/sql over the PostgreSQL pool (migrations only), or
 	// SQLite's single-connection writer pool.
 	db *sql.DB
@@ -64,6 +67,7 @@ type options struct {
 	writeAttempts int
 	stmtTimeout   time.Duration
 	lockTimeout   time.Duration
+	maxWaiting    int
 }
 
 // WithMaxConns sets the size of the PostgreSQL pool. Zero or less means 16.
@@ -98,6 +102,13 @@ func WithStatementTimeout(d time.Duration) Option { return func(o *options) { o.
 // WithBusyTimeout).
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
+// WithMaxWaitingWrites bounds the write transactions waiting for a
+// PostgreSQL connection when every one of the pool is busy: past it a write
+// is refused at once as unavailable (the API answers 503 with Retry-After)
+// instead of waiting until its request's deadline. Zero or less means
+// MaxQueuedWrites, the bound of SQLite's write queue. SQLite ignores it.
+func WithMaxWaitingWrites(n int) Option { return func(o *options) { o.maxWaiting = n } }
+
 func (o *options) defaults() {
 	if o.maxConns <= 0 {
 		o.maxConns = 16
@@ -110,6 +121,9 @@ func (o *options) defaults() {
 	}
 	if o.writeAttempts <= 0 {
 		o.writeAttempts = 5
+	}
+	if o.maxWaiting <= 0 {
+		o.maxWaiting = MaxQueuedWrites
 	}
 }
 
