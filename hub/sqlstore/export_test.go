@@ -73,3 +73,41 @@ func (s *Store) BackfillActivityForTest(ctx context.Context) error {
 	}
 	return s.ExecForTest(ctx, "INSERT INTO campaign_activity"+backfill)
 }
+
+// CampaignStatsByJoinForTest is a campaign's live stats as CampaignStats
+// counted them before the counters: one pass over every recipient joined to
+// its delivery, and the skipped ones by reason. Tests hold CampaignStats to
+// it.
+func (s *Store) CampaignStatsByJoinForTest(ctx context.Context, businessID, campaignID string) (hub.CampaignStats, error) {
+	st := hub.CampaignStats{Skipped: map[string]int{}}
+	err := s.Read(ctx, func(htx hub.Tx) error {
+		t := htx.(*tx)
+		var queued, sent, failed, skipped int
+		if err := t.queryRow(ctx, "SELECT"+
+			" COALESCE(SUM(CASE WHEN r.status <> 'skipped' AND (d.status IS NULL OR d.status IN ('pending', 'sending')) THEN 1 ELSE 0 END), 0),"+
+			" COALESCE(SUM(CASE WHEN r.status <> 'skipped' AND d.status = 'sent' THEN 1 ELSE 0 END), 0),"+
+			" COALESCE(SUM(CASE WHEN r.status <> 'skipped' AND d.status NOT IN ('pending', 'sending', 'sent') THEN 1 ELSE 0 END), 0),"+
+			" COALESCE(SUM(CASE WHEN r.status = 'skipped' THEN 1 ELSE 0 END), 0)"+
+			" FROM campaign_recipients r LEFT JOIN deliveries d ON d.id = r.delivery_id"+
+			" WHERE r.campaign_id = ? AND r.business_id = ?", campaignID, businessID).Scan(&queued, &sent, &failed, &skipped); err != nil {
+			return err
+		}
+		st.Queued, st.Sent, st.Failed, st.Audience = queued, sent, failed, queued+sent+failed+skipped
+		rows, err := t.query(ctx, "SELECT reason, COUNT(*) FROM campaign_recipients"+
+			" WHERE campaign_id = ? AND business_id = ? AND status = 'skipped' GROUP BY reason", campaignID, businessID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var reason string
+			var n int
+			if err := rows.Scan(&reason, &n); err != nil {
+				return err
+			}
+			st.Skipped[reason] += n
+		}
+		return rows.Err()
+	})
+	return st, err
+}
