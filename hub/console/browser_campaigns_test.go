@@ -153,12 +153,31 @@ func TestBrowserComposeSendProgress(t *testing.T) {
 	}
 	id := m[1]
 
-	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.Search(`//button[normalize-space()="Send"]`)),
-		chromedp.WaitVisible(chromedp.Search(`//button[normalize-space()="Pause"]`)),
-	)
-	if err != nil {
-		t.Fatalf("browser: sending: %v", err)
+	// Send. The page navigates (a boosted form post and its redirect), so
+	// the check for the Pause button is retried through the navigation; a
+	// click that was lost (Send still there after 10 s, no Pause) is tried
+	// again.
+	hasButton := func(name string) bool {
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.evaluate('//button[normalize-space()="`+name+`"]', document, null,
+			XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue !== null`))
+		return err == nil && found
+	}
+	for attempt := 1; ; attempt++ {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.Search(`//button[normalize-space()="Send"]`))); err != nil {
+			t.Fatalf("browser: sending: %v", err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !hasButton("Pause") && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if hasButton("Pause") {
+			break
+		}
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main') ? document.querySelector('main').innerText : ''`))
+		if attempt == 3 || !hasButton("Send") {
+			t.Fatalf("browser: no Pause button after %d clicks on Send; the page says:\n%s", attempt, page)
+		}
+		t.Logf("no Pause button 10 s after a click on Send; the page says:\n%s", page)
 	}
 	// A mark on the page: it is still there at 100 % only if the progress
 	// came through htmx polling, not a reload.
