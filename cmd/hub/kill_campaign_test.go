@@ -4,9 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"mime"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -77,13 +74,7 @@ func TestKillCampaignTwiceReachesEveryoneOnce(t *testing.T) {
 		"HUB_QUEUE_PREFIX=" + prefix, "HUB_ADDR=" + addr, "HUB_SECRET_KEY=" + secret,
 		"HUB_LOG_LEVEL=warn", "HUB_RATE_LIMIT=0", fmt.Sprintf("HUB_WORKER_CONCURRENCY=%d", concurrency),
 	}
-	cmd := exec.Command(bin, "keys", "create", "--business", "Kill Campaign Café", "--staff", "till")
-	cmd.Env = append(os.Environ(), env...)
-	keyOut, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keys create: %v", err)
-	}
-	key := strings.TrimSpace(string(keyOut))
+	key := createKey(t, bin, env, "Kill Campaign Café")
 	start(t, bin, env, "serve") // killed at cleanup, like every process start starts
 	base := "http://" + addr
 	waitReady(t, base)

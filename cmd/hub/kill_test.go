@@ -53,23 +53,8 @@ func TestKilledProcessesLoseNoEvent(t *testing.T) {
 		"HUB_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8",
 	}
 	// A receiver that dedups on webhook-id, as Standard Webhooks receivers do.
-	var recvMu sync.Mutex
-	received := map[string]int{}
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		recvMu.Lock()
-		received[r.Header.Get("webhook-id")]++
-		recvMu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer recv.Close()
-	cmd := exec.Command(bin, "keys", "create", "--business", "Kill Café", "--staff", "till")
-	cmd.Env = append(os.Environ(), env...)
-	keyOut, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keys create: %v", err)
-	}
-	key := strings.TrimSpace(string(keyOut))
+	recv := newHookReceiver(t)
+	key := createKey(t, bin, env, "Kill Café")
 
 	serve := start(t, bin, env, "serve")
 	base := "http://" + addr
@@ -78,7 +63,7 @@ func TestKilledProcessesLoseNoEvent(t *testing.T) {
 	biz := me["business"].(map[string]any)["id"].(string)
 	tpl := postJSON(t, base+"/admin/v1/businesses/"+biz+"/card-templates", "kill-test",
 		`{"name":"C","goals":[{"stamps":3,"reward":{"title":"R"}}]}`)["id"].(string)
-	postJSON(t, base+"/v1/hooks", key, `{"event":"*","target_url":"`+recv.URL+`/hook"}`)
+	postJSON(t, base+"/v1/hooks", key, `{"event":"*","target_url":"`+recv.srv.URL+`/hook"}`)
 	var cards []string
 	for i := 0; i < 20; i++ {
 		c := postJSON(t, base+"/v1/cards", key, fmt.Sprintf(`{"template_id":%q,"customer":{"email":"k%d@example.com"}}`, tpl, i))
@@ -190,17 +175,15 @@ func TestKilledProcessesLoseNoEvent(t *testing.T) {
 	// while delivering (at least once; the receiver dedups on webhook-id).
 	all := events()
 	for {
-		recvMu.Lock()
 		missing, dups := 0, 0
 		for id := range all {
-			switch n := received[id]; {
+			switch n := recv.count(id); {
 			case n == 0:
 				missing++
 			case n > 1:
 				dups++
 			}
 		}
-		recvMu.Unlock()
 		if missing == 0 {
 			t.Logf("%d events acknowledged, %d stored, all dispatched and delivered after two kills (%d delivered more than once, deduped by webhook-id)", len(acked), len(all), dups)
 			break
@@ -243,6 +226,48 @@ func freshPostgresDatabase(t *testing.T) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// hookReceiver counts the webhook deliveries it gets by webhook-id and
+// answers each 204, as a Standard Webhooks receiver that dedups would.
+type hookReceiver struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	t.Helper()
+	r := &hookReceiver{got: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		r.mu.Lock()
+		r.got[req.Header.Get("webhook-id")]++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// count is how many deliveries of the event arrived.
+func (r *hookReceiver) count(eventID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[eventID]
+}
+
+// createKey runs `hub keys create` for a till login of the business (made
+// if missing) with env and returns the key.
+func createKey(t *testing.T, bin string, env []string, business string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "keys", "create", "--business", business, "--staff", "till")
+	cmd.Env = append(os.Environ(), env...)
+	keyOut, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("keys create: %v", err)
+	}
+	return strings.TrimSpace(string(keyOut))
 }
 
 func buildHub(t *testing.T) string {

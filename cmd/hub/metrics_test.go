@@ -38,35 +38,11 @@ func TestQueueCollector(t *testing.T) {
 		reg.MustRegister(c)
 		gauge := func(name string, labels ...string) float64 {
 			t.Helper()
-			mfs, err := reg.Gather()
-			if err != nil {
-				t.Fatal(err)
+			v := metricValue(t, reg, name, labels...)
+			if v == -1 {
+				t.Fatalf("no %s %v", name, labels)
 			}
-			for _, mf := range mfs {
-				if mf.GetName() != name {
-					continue
-				}
-			next:
-				for _, m := range mf.GetMetric() {
-					for i := 0; i+1 < len(labels); i += 2 {
-						found := false
-						for _, l := range m.GetLabel() {
-							if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-								found = true
-							}
-						}
-						if !found {
-							continue next
-						}
-					}
-					if m.GetGauge() != nil {
-						return m.GetGauge().GetValue()
-					}
-					return m.GetCounter().GetValue()
-				}
-			}
-			t.Fatalf("no %s %v", name, labels)
-			return 0
+			return v
 		}
 		if n := testutil.CollectAndCount(c); n != 7*8+2 {
 			t.Errorf("%d metrics, want 8 per queue and 2", n)

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,30 +33,15 @@ func TestRedisOutageKeepsStamping(t *testing.T) {
 		"HUB_LOG_LEVEL=error", "HUB_RELAY_MIN_AGE=1s", "HUB_WITH_WORKERS=true",
 		"HUB_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8",
 	}
-	var recvMu sync.Mutex
-	received := map[string]int{}
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		recvMu.Lock()
-		received[r.Header.Get("webhook-id")]++
-		recvMu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer recv.Close()
-	cmd := exec.Command(bin, "keys", "create", "--business", "Outage Café", "--staff", "till")
-	cmd.Env = append(os.Environ(), env...)
-	keyOut, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keys create: %v", err)
-	}
-	key := strings.TrimSpace(string(keyOut))
+	recv := newHookReceiver(t)
+	key := createKey(t, bin, env, "Outage Café")
 	serve := start(t, bin, env, "serve")
 	base := "http://" + addr
 	waitReady(t, base)
 	biz := getMap(t, base+"/v1/me", key)["business"].(map[string]any)["id"].(string)
 	tpl := postJSON(t, base+"/admin/v1/businesses/"+biz+"/card-templates", "outage-test",
 		`{"name":"C","goals":[{"stamps":5,"reward":{"title":"R"}}]}`)["id"].(string)
-	postJSON(t, base+"/v1/hooks", key, `{"event":"*","target_url":"`+recv.URL+`/hook"}`)
+	postJSON(t, base+"/v1/hooks", key, `{"event":"*","target_url":"`+recv.srv.URL+`/hook"}`)
 	var cards []string
 	for i := 0; i < 10; i++ {
 		c := postJSON(t, base+"/v1/cards", key, fmt.Sprintf(`{"template_id":%q,"customer":{"email":"o%d@example.com"}}`, tpl, i))
@@ -132,14 +114,12 @@ func TestRedisOutageKeepsStamping(t *testing.T) {
 	// what could not be queued while Redis was away.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		recvMu.Lock()
 		missing := 0
 		for id := range acked {
-			if received[id] == 0 {
+			if recv.count(id) == 0 {
 				missing++
 			}
 		}
-		recvMu.Unlock()
 		if missing == 0 {
 			break
 		}

@@ -30,15 +30,23 @@ type browserProblems struct {
 	// ctx is the browser's, to dismiss a dialog.
 	ctx context.Context
 	// expected are log entries that are not problems: a log entry whose
-	// text holds one of them is not kept (a refused form's 422, say).
-	expected []string
+	// text holds one's text, at a URL holding its url, is not kept (a
+	// refused form's 422, say).
+	expected []expectedEntry
 }
 
+// expectedEntry is a log entry that is not a problem.
+type expectedEntry struct{ text, url string }
+
 // expect makes log entries that hold text not problems.
-func (p *browserProblems) expect(text string) {
+func (p *browserProblems) expect(text string) { p.expectAt(text, "") }
+
+// expectAt makes log entries that hold text, about a URL that holds url,
+// not problems.
+func (p *browserProblems) expectAt(text, url string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.expected = append(p.expected, text)
+	p.expected = append(p.expected, expectedEntry{text: text, url: url})
 }
 
 func (p *browserProblems) listen(ev any) {
@@ -49,7 +57,7 @@ func (p *browserProblems) listen(ev any) {
 		p.list = append(p.list, "exception: "+e.ExceptionDetails.Text)
 	case *cdplog.EventEntryAdded:
 		for _, x := range p.expected {
-			if strings.Contains(e.Entry.Text, x) {
+			if strings.Contains(e.Entry.Text, x.text) && strings.Contains(e.Entry.URL, x.url) {
 				return
 			}
 		}

@@ -2,14 +2,9 @@ package console_test
 
 import (
 	"context"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/7loc/hub/hub"
@@ -24,7 +19,6 @@ import (
 // HTML shows in its sandboxed frame. Any script error or
 // Content-Security-Policy violation fails the test.
 func TestBrowserTemplateLivePreview(t *testing.T) {
-	exe := chromium(t)
 	st := sqltest.Open(t, sqlstore.DialectSQLite)
 	h := newHarness(t, st)
 	mt, err := h.svc.CreateMessageTemplate(h.ctx, h.business.ID, hub.MessageTemplateInput{Name: ptr("Welcome"),
@@ -34,38 +28,10 @@ func TestBrowserTemplateLivePreview(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	var mu sync.Mutex
-	var problems []string
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
-		case *cdplog.EventEntryAdded:
-			// A preview of a template with a mistake is a 422 whose
-			// fragment shows the problem: expected, not a fault.
-			if strings.Contains(e.Entry.URL, "/preview?variant=") && strings.Contains(e.Entry.Text, "422") {
-				return
-			}
-			if e.Entry.Level == cdplog.EntryLevelError || strings.Contains(e.Entry.Text, "Content Security Policy") {
-				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
-			}
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				problems = append(problems, "console.error")
-			}
-		}
-	}))
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
+	ctx, problems := startBrowser(t, 60*time.Second)
+	// A preview of a template with a mistake is a 422 whose fragment shows
+	// the problem: expected, not a fault.
+	problems.expectAt("422", "/preview?variant=")
 
 	// clear empties a field without events, as selecting its text and
 	// deleting it would before typing.
@@ -129,9 +95,5 @@ func TestBrowserTemplateLivePreview(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser: the email preview: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("browser problem: %s", p)
-	}
+	problems.check(t)
 }
