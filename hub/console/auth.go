@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,48 +93,81 @@ func (s *server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"/login?done=logged_out_everywhere", http.StatusSeeOther)
 }
 
-// invitationData is the set-password form's state.
-type invitationData struct {
-	Email string
-	Name  string
+// passwordLink is a one-time link where an owner sets a password: an
+// invitation, or a password reset. Both show the same form and differ
+// only in how the link is checked and used and in their messages.
+type passwordLink struct {
+	// check finds the link's invitation; use sets the password through it.
+	check func(ctx context.Context, token string) (*hub.Invitation, error)
+	use   func(ctx context.Context, token, password string) (*hub.Owner, error)
+	// title, intro, label and submit are the page's message ids; gone is
+	// the message of a used, expired or unknown link.
+	title, intro, label, submit, gone string
 }
 
-func (s *server) invitationForm(w http.ResponseWriter, r *http.Request) {
-	inv, err := s.svc.Invitation(r.Context(), r.PathValue("token"))
-	if err != nil {
-		s.invitationGone(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "invitation", &view{Title: "invitation.title",
-		Data: invitationData{Email: inv.Owner.Email, Name: inv.Owner.Name}})
+// invitationLink and resetLink are the console's two password links.
+func (s *server) invitationLink() passwordLink {
+	return passwordLink{check: s.svc.Invitation, use: s.svc.AcceptInvitation, title: "invitation.title",
+		intro: "invitation.intro", label: "invitation.password", submit: "invitation.submit", gone: "invitation.gone"}
 }
 
-func (s *server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
-	token := r.PathValue("token")
-	inv, err := s.svc.Invitation(r.Context(), token)
-	if err != nil {
-		s.invitationGone(w, r, err)
-		return
-	}
-	if _, err := s.svc.AcceptInvitation(r.Context(), token, r.PostFormValue("password")); err != nil {
-		if hub.ErrorCode(err) == hub.ENotFound {
-			s.invitationGone(w, r, err)
+func (s *server) resetLink() passwordLink {
+	return passwordLink{check: s.svc.PasswordReset, use: s.svc.ResetPassword, title: "reset.password.title",
+		intro: "reset.password.intro", label: "reset.password.label", submit: "reset.password.submit", gone: "reset.gone"}
+}
+
+// setPasswordData is the set-password form's state.
+type setPasswordData struct {
+	Email                string
+	Intro, Label, Submit string
+}
+
+// view is the link's form for the invitation's owner.
+func (l passwordLink) view(inv *hub.Invitation) *view {
+	return &view{Title: l.title, Data: setPasswordData{Email: inv.Owner.Email, Intro: l.intro, Label: l.label, Submit: l.submit}}
+}
+
+// passwordForm shows the link's form, or the gone page.
+func (s *server) passwordForm(l passwordLink) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		inv, err := l.check(r.Context(), r.PathValue("token"))
+		if err != nil {
+			s.linkGone(w, r, l, err)
 			return
 		}
-		v := &view{Title: "invitation.title", Data: invitationData{Email: inv.Owner.Email, Name: inv.Owner.Name}}
-		s.render(w, r, status(err), "invitation", withError(v, err))
-		return
+		s.render(w, r, http.StatusOK, "set-password", l.view(inv))
 	}
-	http.Redirect(w, r, Prefix+"/login?done=password_set", http.StatusSeeOther)
 }
 
-// invitationGone answers a used, expired or unknown invitation link.
-func (s *server) invitationGone(w http.ResponseWriter, r *http.Request, err error) {
+// setPassword uses the link: the password is set and the owner goes to the
+// login page; a refused password shows the form again with the problem.
+func (s *server) setPassword(l passwordLink) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := r.PathValue("token")
+		inv, err := l.check(r.Context(), token)
+		if err != nil {
+			s.linkGone(w, r, l, err)
+			return
+		}
+		if _, err := l.use(r.Context(), token, r.PostFormValue("password")); err != nil {
+			if hub.ErrorCode(err) == hub.ENotFound {
+				s.linkGone(w, r, l, err)
+				return
+			}
+			s.render(w, r, status(err), "set-password", withError(l.view(inv), err))
+			return
+		}
+		http.Redirect(w, r, Prefix+"/login?done=password_set", http.StatusSeeOther)
+	}
+}
+
+// linkGone answers a used, expired or unknown link.
+func (s *server) linkGone(w http.ResponseWriter, r *http.Request, l passwordLink, err error) {
 	if hub.ErrorCode(err) != hub.ENotFound {
 		s.fail(w, r, err)
 		return
 	}
-	s.errorPage(w, r, http.StatusNotFound, "invitation.gone")
+	s.errorPage(w, r, http.StatusNotFound, l.gone)
 }
 
 // setLanguage stores the owner's console language and goes back.
