@@ -33,26 +33,9 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	v := &view{Title: "login.title", Data: loginData{Email: email}}
 	ctx := r.Context()
 	ip := s.clientIP(r)
-	for _, c := range []struct {
-		t   Throttle
-		key string
-	}{{s.address, "ip:" + ip}, {s.account, "account:" + email}} {
-		ok, wait, err := c.t.Allow(ctx, c.key)
-		if err != nil {
-			// Refuse rather than let guesses through unmetered.
-			s.log.ErrorContext(ctx, "login throttle unavailable", "err", err)
-			s.render(w, r, http.StatusServiceUnavailable, "login", withError(v, hub.Unavailable("the login throttle", err)))
-			return
-		}
-		if !ok {
-			mins := max(1, int((wait+time.Minute-1)/time.Minute))
-			s.log.WarnContext(ctx, "login throttled", "key", strings.SplitN(c.key, ":", 2)[0], "client", ip)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()))))
-			v.ErrorID = "login.throttled"
-			v.Data = loginData{Email: email, Minutes: mins}
-			s.render(w, r, http.StatusTooManyRequests, "login", v)
-			return
-		}
+	if !s.throttle(w, r, "login", v, [2]string{"ip:" + ip, "account:" + email},
+		func(minutes int) any { return loginData{Email: email, Minutes: minutes} }) {
+		return
 	}
 	sess, err := s.svc.LoginOwner(ctx, email, pw)
 	if err != nil {
@@ -91,6 +74,37 @@ func (s *server) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearSession(w)
 	http.Redirect(w, r, Prefix+"/login?done=logged_out_everywhere", http.StatusSeeOther)
+}
+
+// throttle asks the per-address and the per-account throttle (keys, in
+// that order) for one more attempt at the page ("login" or "reset"). When
+// one refuses, or cannot answer (then no guess goes through unmetered), it
+// answers with the page, 429 with Retry-After and the message
+// "<page>.throttled" (data gives the form's state with the minutes to
+// wait) or 503, and returns false.
+func (s *server) throttle(w http.ResponseWriter, r *http.Request, page string, v *view, keys [2]string, data func(minutes int) any) bool {
+	ctx := r.Context()
+	what := page
+	if page == "reset" {
+		what = "password reset"
+	}
+	for i, t := range []Throttle{s.address, s.account} {
+		ok, wait, err := t.Allow(ctx, keys[i])
+		if err != nil {
+			s.log.ErrorContext(ctx, what+" throttle unavailable", "err", err)
+			s.render(w, r, http.StatusServiceUnavailable, page, withError(v, hub.Unavailable("the login throttle", err)))
+			return false
+		}
+		if !ok {
+			s.log.WarnContext(ctx, what+" throttled", "key", strings.SplitN(keys[i], ":", 2)[0], "client", s.clientIP(r))
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()))))
+			v.ErrorID = page + ".throttled"
+			v.Data = data(max(1, int((wait+time.Minute-1)/time.Minute)))
+			s.render(w, r, http.StatusTooManyRequests, page, v)
+			return false
+		}
+	}
+	return true
 }
 
 // passwordLink is a one-time link where an owner sets a password: an

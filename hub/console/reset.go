@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,24 +35,9 @@ func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := &view{Title: "reset.title", Data: resetData{Email: email}}
 	ip := s.clientIP(r)
-	for _, c := range []struct {
-		t   Throttle
-		key string
-	}{{s.address, "reset-ip:" + ip}, {s.account, "reset:" + email}} {
-		ok, wait, err := c.t.Allow(ctx, c.key)
-		if err != nil {
-			s.log.ErrorContext(ctx, "password reset throttle unavailable", "err", err)
-			s.render(w, r, http.StatusServiceUnavailable, "reset", withError(v, hub.Unavailable("the login throttle", err)))
-			return
-		}
-		if !ok {
-			s.log.WarnContext(ctx, "password reset throttled", "key", strings.SplitN(c.key, ":", 2)[0], "client", ip)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()))))
-			v.ErrorID = "reset.throttled"
-			v.Data = resetData{Email: email, Minutes: max(1, int((wait+time.Minute-1)/time.Minute))}
-			s.render(w, r, http.StatusTooManyRequests, "reset", v)
-			return
-		}
+	if !s.throttle(w, r, "reset", v, [2]string{"reset-ip:" + ip, "reset:" + email},
+		func(minutes int) any { return resetData{Email: email, Minutes: minutes} }) {
+		return
 	}
 	accept, query := r.Header.Get("Accept-Language"), r.URL.Query().Get("lang")
 	compose := func(o *hub.Owner, link string) (string, string) {
