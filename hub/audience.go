@@ -472,6 +472,28 @@ type AudienceQuery struct {
 	// Channels, when not nil, are the only channels AudienceReach tests:
 	// the others are left out of every Reach (AudienceMembers ignores it).
 	Channels []string
+	// Sample, between 1 and SampleBuckets - 1, keeps only the customers
+	// whose SampleBucket is below it: about Sample/SampleBuckets of them,
+	// a fair sample. Zero keeps everyone.
+	Sample int
+}
+
+// SampleBuckets is the number of sample buckets customers are spread over
+// for estimated audience counts; each customer's is SampleBucket of its id.
+const SampleBuckets = 64
+
+// SampleBucket returns the sample bucket of a customer id, in [0,
+// SampleBuckets): the FNV-1a hash of the id, which says nothing about
+// anything an audience filter selects on, so the customers of any set of
+// buckets are a fair sample of a business's. The store keeps it with the
+// customer.
+func SampleBucket(customerID string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(customerID); i++ {
+		h ^= uint32(customerID[i])
+		h *= 16777619
+	}
+	return int(h % SampleBuckets)
 }
 
 // ReachCount is how many members of an audience share one reach.

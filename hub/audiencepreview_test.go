@@ -23,6 +23,14 @@ import (
 func previewByMembers(t *testing.T, st *sqlstore.Store, businessID string, filter *hub.Audience, now time.Time,
 	order []string, configured map[string]bool) *hub.AudiencePreview {
 	t.Helper()
+	return previewByMembersWhere(t, st, businessID, filter, now, order, configured, nil)
+}
+
+// previewByMembersWhere is previewByMembers over the members whose id keep
+// accepts (nil: every member).
+func previewByMembersWhere(t *testing.T, st *sqlstore.Store, businessID string, filter *hub.Audience, now time.Time,
+	order []string, configured map[string]bool, keep func(customerID string) bool) *hub.AudiencePreview {
+	t.Helper()
 	out := &hub.AudiencePreview{ByChannel: map[string]int{}}
 	channels := hub.ExpandOrder(order)
 	after := ""
@@ -38,6 +46,9 @@ func previewByMembers(t *testing.T, st *sqlstore.Store, businessID string, filte
 			t.Fatal(err)
 		}
 		for _, m := range members {
+			if keep != nil && !keep(m.Customer.ID) {
+				continue
+			}
 			out.Total++
 			picked := ""
 			for _, ch := range channels {

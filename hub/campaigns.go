@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"strings"
 	"time"
 )
@@ -961,20 +962,39 @@ func describeAudience(a *Audience) string {
 type AudiencePreviewInput struct {
 	Audience json.RawMessage `json:"audience"`
 	Channels []string        `json:"channels"`
+	// Estimate, when above zero, allows an estimate from a sample of about
+	// that many customers when the business has more than twice as many
+	// (the console's live count; see AudiencePreview.Estimated). Zero
+	// counts exactly. Not part of the API's request body.
+	Estimate int `json:"-"`
 }
+
+// AudienceEstimateSample is the sample the console's live audience count
+// estimates from. The 95 % margin of an estimated audience of A customers
+// is about 1.96·√(A/q) for a sample of a share q of the business: with
+// 5,000 of 100,000 customers, ±3 % of an audience of 70,000 and ±9 % of
+// one of 10,000. 5,000 customers read in about 20 ms on SQLite.
+const AudienceEstimateSample = 5_000
 
 // AudiencePreview counts an audience and the channel each member would get.
 type AudiencePreview struct {
 	Total       int            `json:"total"`
 	ByChannel   map[string]int `json:"by_channel"`
 	Unreachable int            `json:"unreachable"`
+	// Estimated is true when the counts are scaled up from a sample of the
+	// business's customers (AudiencePreviewInput.Estimate).
+	Estimated bool `json:"estimated,omitempty"`
+	// Margin is the 95 % margin of an estimated Total: the true count is
+	// within Total ± Margin 19 times in 20. Zero when exact.
+	Margin int `json:"margin,omitempty"`
 }
 
 // PreviewAudience counts, per channel, the members of an audience the
 // channel order would reach, and the members no channel reaches. The store
 // counts the members per distinct reach (a few rows, whatever the size of
 // the audience) and the channel is picked once per reach, as the campaign
-// walk picks it per member. The frequency cap is not applied.
+// walk picks it per member. The frequency cap is not applied. With
+// in.Estimate, a large business's counts are estimated from a sample.
 func (s *Service) PreviewAudience(ctx context.Context, businessID string, in AudiencePreviewInput) (*AudiencePreview, error) {
 	p := Problems{}
 	if in.Audience == nil {
@@ -1017,7 +1037,11 @@ func (s *Service) PreviewAudience(ctx context.Context, businessID string, in Aud
 				wanted = append(wanted, ch)
 			}
 		}
-		counts, err := tx.AudienceReach(ctx, AudienceQuery{BusinessID: businessID, Filter: a, Now: now, Channels: wanted})
+		sample, err := sampleFor(ctx, tx, businessID, in.Estimate)
+		if err != nil {
+			return err
+		}
+		counts, err := tx.AudienceReach(ctx, AudienceQuery{BusinessID: businessID, Filter: a, Now: now, Channels: wanted, Sample: sample})
 		if err != nil {
 			return err
 		}
@@ -1029,7 +1053,48 @@ func (s *Service) PreviewAudience(ctx context.Context, businessID string, in Aud
 				out.Unreachable += rc.Count
 			}
 		}
+		if sample > 0 {
+			out.scale(sample)
+		}
 		return nil
 	})
 	return out, err
+}
+
+// scale turns the counts of a sample of buckets into estimates of the
+// whole: each customer of an audience of A is in the sample with
+// probability q = sample/SampleBuckets, so every count scales by 1/q, and
+// the total's variance is A(1-q)/q, estimated with the scaled total for A.
+func (p *AudiencePreview) scale(sample int) {
+	s := float64(SampleBuckets) / float64(sample)
+	up := func(n int) int { return int(math.Round(float64(n) * s)) }
+	hits := max(p.Total, 1)
+	p.Estimated = true
+	p.Total, p.Unreachable = up(p.Total), up(p.Unreachable)
+	for ch, n := range p.ByChannel {
+		p.ByChannel[ch] = up(n)
+	}
+	p.Margin = int(math.Ceil(1.96 * math.Sqrt(float64(hits)*s*(s-1))))
+}
+
+// sampleFor returns the AudienceQuery.Sample that holds about want of the
+// business's customers, or 0 (everyone) when want is 0 or the business
+// has no more than twice as many. It counts one bucket's customers, a
+// small fraction of them, from an index.
+func sampleFor(ctx context.Context, tx AudienceTx, businessID string, want int) (int, error) {
+	if want <= 0 {
+		return 0, nil
+	}
+	counts, err := tx.AudienceReach(ctx, AudienceQuery{BusinessID: businessID, Channels: []string{}, Sample: 1})
+	if err != nil {
+		return 0, err
+	}
+	perBucket := 0
+	for _, rc := range counts {
+		perBucket += rc.Count
+	}
+	if perBucket*SampleBuckets <= 2*want {
+		return 0, nil // about twice the sample or fewer: count them all
+	}
+	return (want + perBucket - 1) / perBucket, nil
 }

@@ -53,6 +53,9 @@ type consolePage struct {
 	name, method, path string
 	form               url.Values
 	htmx               bool
+	// onDemand marks a computation the owner asks for by a button (the
+	// exact audience count), shown but not held to the 50 ms of a page.
+	onDemand bool
 }
 
 // consoleResult is one page's measurement: server times, sorted.
@@ -427,7 +430,9 @@ func consolePages(fx *consoleFixture) []consolePage {
 		{name: "campaigns", method: "GET", path: "/console/campaigns"},
 		{name: "campaigns, deep page", method: "GET", path: "/console/campaigns?cursor=" + deep(fx.campaigns)},
 		{name: "campaign composer", method: "GET", path: "/console/campaigns/new"},
-		{name: "audience count (htmx)", method: "POST", path: "/console/campaigns/audience", form: audience, htmx: true},
+		{name: "audience count (htmx, estimated)", method: "POST", path: "/console/campaigns/audience", form: audience, htmx: true},
+		{name: "audience count (no JavaScript, estimated)", method: "POST", path: "/console/campaigns", form: withAction(audience, "count")},
+		{name: "exact audience count (on demand)", method: "POST", path: "/console/campaigns", form: withAction(audience, "count-exact"), onDemand: true},
 		{name: "campaign (sent, largest)", method: "GET", path: "/console/campaigns/" + fx.big},
 		{name: "campaign progress (htmx)", method: "GET", path: "/console/campaigns/" + fx.big + "/progress", htmx: true},
 		{name: "campaign (draft)", method: "GET", path: "/console/campaigns/" + fx.draft},
@@ -522,14 +527,29 @@ func writeConsoleTable(w io.Writer, results []consoleResult, o consoleOptions, d
 		dialect, o.customers, o.campaigns, o.sent, o.recipients, o.requests, loadAvg())
 	fmt.Fprintln(w, "| page | first | p50 | p95 | max | KiB | p95 ≤ 50 ms |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|")
-	slow := 0
+	slow, pages := 0, 0
 	for _, r := range results {
 		ok := "yes"
-		if r.pct(0.95) > consoleLimit {
+		switch {
+		case r.page.onDemand:
+			ok = "on demand"
+		case r.pct(0.95) > consoleLimit:
 			ok, slow = "**no**", slow+1
+		}
+		if !r.page.onDemand {
+			pages++
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f | %s |\n", r.page.name, ms(r.first), ms(r.pct(0.50)), ms(r.pct(0.95)),
 			ms(r.times[len(r.times)-1]), float64(r.bytes)/1024, ok)
 	}
-	fmt.Fprintf(w, "\npages over 50 ms at p95: %d of %d\n", slow, len(results))
+	fmt.Fprintf(w, "\npages over 50 ms at p95: %d of %d\n", slow, pages)
+}
+
+// withAction returns a copy of form with the submit button's action.
+func withAction(form url.Values, action string) url.Values {
+	out := url.Values{"action": {action}}
+	for k, v := range form {
+		out[k] = v
+	}
+	return out
 }

@@ -205,9 +205,9 @@ func (s *seedDB) insertCustomers(ctx context.Context, businessID string, n int, 
 		}
 		return f(i)
 	}
-	err := s.insert(ctx, "customers", []string{"id", "business_id", "phone", "email", "name", "language", "consent", "created_at", "updated_at"},
+	err := s.insert(ctx, "customers", []string{"id", "business_id", "phone", "email", "name", "language", "consent", "created_at", "updated_at", "sample_bucket"},
 		n, func(i int) []any {
-			return []any{ids[i], businessID, c.phone(i), opt(c.email, i), opt(c.name, i), "en", consent, now, now}
+			return []any{ids[i], businessID, c.phone(i), opt(c.email, i), opt(c.name, i), "en", consent, now, now, hub.SampleBucket(ids[i])}
 		})
 	return ids, err
 }

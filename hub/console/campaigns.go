@@ -375,8 +375,13 @@ func (s *server) saveCampaign(w http.ResponseWriter, r *http.Request) {
 		v.Data.(*composerData).Extra = 2
 		s.render(w, r, http.StatusOK, "campaign-form", v)
 		return
-	case "count":
-		p, err := s.svc.PreviewAudience(r.Context(), b, hub.AudiencePreviewInput{Audience: in.Audience, Channels: in.Channels})
+	case "count", "count-exact":
+		estimate := s.audienceSample
+		if r.PostFormValue("action") == "count-exact" {
+			estimate = 0
+		}
+		p, err := s.svc.PreviewAudience(r.Context(), b,
+			hub.AudiencePreviewInput{Audience: in.Audience, Channels: in.Channels, Estimate: estimate})
 		if err != nil {
 			s.refuseCampaign(w, r, v, f, err)
 			return
@@ -421,13 +426,15 @@ func (s *server) refuseCampaign(w http.ResponseWriter, r *http.Request, v *view,
 }
 
 // audienceCount is the composer's live count (an htmx fragment): the
-// audience and the members each channel would reach.
+// audience and the members each channel would reach, estimated from a
+// sample for a business of more than twice Config.AudienceSample
+// customers (the fragment then offers the exact count, a full page).
 func (s *server) audienceCount(w http.ResponseWriter, r *http.Request) {
 	f := readCampaignForm(r)
 	in, _ := f.input(time.UTC)
 	v := &view{Fragment: "audience-count", Data: &composerData{Form: f}}
 	p, err := s.svc.PreviewAudience(r.Context(), session(r).BusinessID,
-		hub.AudiencePreviewInput{Audience: in.Audience, Channels: in.Channels})
+		hub.AudiencePreviewInput{Audience: in.Audience, Channels: in.Channels, Estimate: s.audienceSample})
 	if err != nil {
 		if status(err) >= 500 {
 			s.fail(w, r, err)

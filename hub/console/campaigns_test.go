@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/7loc/hub/hub"
+	"github.com/7loc/hub/hub/console"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
 )
@@ -303,6 +305,67 @@ func TestAudienceCountFragment(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestAudienceCountEstimate: with 600 customers and a sample of 20, the
+// live count is an estimate with its margin, per channel too, and a
+// "Count exactly" button; the button's full page counts every customer.
+// With the sample turned off (below zero), the live count is exact.
+func TestAudienceCountEstimate(t *testing.T) {
+	for _, tc := range []struct {
+		sample    int
+		estimated bool
+	}{{20, true}, {-1, false}} {
+		t.Run(fmt.Sprintf("sample %d", tc.sample), func(t *testing.T) { audienceCountEstimate(t, tc.sample, tc.estimated) })
+	}
+}
+
+func audienceCountEstimate(t *testing.T, sample int, estimated bool) {
+	t.Helper()
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		h := newHarness(t, st, func(c *console.Config) { c.AudienceSample = sample })
+		h.messaging(1)
+		err := st.Write(h.ctx, func(tx hub.Tx) error {
+			for i := range 599 {
+				c := &hub.Customer{ID: hub.NewID(hub.PrefixCustomer), BusinessID: h.business.ID, Language: "en",
+					Email: ptr(fmt.Sprintf("bulk%03d@example.com", i)), CreatedAt: h.clock.Now(), UpdatedAt: h.clock.Now(),
+					Consent: map[string]hub.Consent{"email": {Granted: true, Source: "api", At: h.clock.Now()}}}
+				if err := tx.CreateCustomer(h.ctx, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := h.browser()
+		b.login("owner@example.com")
+		form := url.Values{"rows": {"1"}, "channels": {"email"}}
+		p := b.post("/console/campaigns/audience", form, "HX-Request", "true")
+		want(t, p, http.StatusOK)
+		if !estimated {
+			contains(t, p, "Audience: 600", "<li>Email: 600</li>")
+			if strings.Contains(p.body, "Count exactly") {
+				t.Error("an exact count offers to count exactly")
+			}
+			return
+		}
+		m := regexp.MustCompile(`Audience: about (\d+) \(± (\d+)\)`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("no estimate with a margin in:\n%s", p.body)
+		}
+		total, _ := strconv.Atoi(m[1])
+		margin, _ := strconv.Atoi(m[2])
+		if margin <= 0 || total < 600-2*margin || total > 600+2*margin {
+			t.Errorf("estimate %d ± %d of 600", total, margin)
+		}
+		contains(t, p, "<li>Email: about ", `name="action" value="count-exact"`, ">Count exactly</button>")
+		form.Set("action", "count-exact")
+		p = b.post("/console/campaigns", form)
+		want(t, p, http.StatusOK)
+		contains(t, p, "Audience: 600", "<li>Email: 600</li>", "<li>Not reachable: 0</li>")
 	})
 }
 

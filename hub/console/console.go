@@ -57,6 +57,11 @@ type Config struct {
 	// reset's lookup and email). Nil means a new goroutine; tests run it
 	// at once.
 	Background func(func())
+	// AudienceSample is the sample of customers the composer's live
+	// audience count estimates from (hub.AudiencePreviewInput.Estimate).
+	// Zero means hub.AudienceEstimateSample; below zero always counts
+	// exactly.
+	AudienceSample int
 }
 
 // server is the console's state.
@@ -72,6 +77,8 @@ type server struct {
 	assets   http.Handler
 	// background runs work after the answer (Config.Background).
 	background func(func())
+	// audienceSample is Config.AudienceSample with its default applied.
+	audienceSample int
 }
 
 // New returns the console's handler, to be mounted at Prefix ("/console"
@@ -83,7 +90,10 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("console: Config.Service is required")
 	}
 	s := &server{svc: cfg.Service, secure: cfg.Secure, account: cfg.AccountThrottle, address: cfg.AddressThrottle,
-		clientIP: cfg.ClientIP, log: cfg.Logger, background: cfg.Background}
+		clientIP: cfg.ClientIP, log: cfg.Logger, background: cfg.Background, audienceSample: max(cfg.AudienceSample, 0)}
+	if cfg.AudienceSample == 0 {
+		s.audienceSample = hub.AudienceEstimateSample
+	}
 	if s.background == nil {
 		s.background = func(f func()) { go f() }
 	}

@@ -37,7 +37,12 @@
 // nested groups) is edited as JSON in a text area, which wins when filled.
 // Without JavaScript, buttons add a row or count the audience; with htmx
 // the count per channel (hub.Service.PreviewAudience) follows every change
-// as a fragment. A campaign's progress (status, actions, a progressbar
+// as a fragment. For a business of more than twice Config.AudienceSample
+// customers (10,000 by default) both counts are estimates from a sample of
+// that many customers (a fair one: hub.SampleBucket), shown as "about N (±
+// margin)" at 95 %, with a "Count exactly" button whose page counts every
+// customer: an exact count of 100,000 customers takes a few hundred
+// milliseconds on SQLite, over the 50 ms a page may take. A campaign's progress (status, actions, a progressbar
 // with aria-valuenow, the stats and a chart) is a fragment that htmx polls
 // every 2 seconds while the campaign sends or is scheduled; a finished one
 // answers without the trigger, which ends the polling. The chart of sent

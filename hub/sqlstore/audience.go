@@ -87,6 +87,9 @@ func (c *audienceCompiler) where(q hub.AudienceQuery) (filter, error) {
 	if q.CustomerID != "" {
 		f.add("cu.id = ?", q.CustomerID)
 	}
+	if q.Sample > 0 && q.Sample < hub.SampleBuckets {
+		f.add("cu.sample_bucket < ?", q.Sample) // index customers_sample_idx
+	}
 	if q.Filter != nil {
 		c.args = nil
 		cond, err := c.node(q.Filter)

@@ -80,7 +80,8 @@ func addVariedCustomers(t *testing.T, s *sqlstore.Store, p *population, n int) {
 
 // reachCounts is the reference of AudienceReach: it walks AudienceMembers
 // in small pages (as PreviewAudience did) and counts the members by their
-// reach among channels (nil: all), keyed by the channels joined with ",".
+// reach among channels (nil: all), keyed by the channels joined with ",",
+// keeping only those of the sample buckets below q.Sample when it is set.
 func reachCounts(t *testing.T, s *sqlstore.Store, q hub.AudienceQuery, channels []string) map[string]int {
 	t.Helper()
 	out := map[string]int{}
@@ -88,6 +89,9 @@ func reachCounts(t *testing.T, s *sqlstore.Store, q hub.AudienceQuery, channels 
 	for {
 		ms := members(t, s, q)
 		for _, m := range ms {
+			if q.Sample > 0 && hub.SampleBucket(m.Customer.ID) >= q.Sample {
+				continue // AudienceMembers does not sample
+			}
 			var reach []string
 			for _, ch := range m.Reach {
 				if channels == nil || contains(channels, ch) {
@@ -226,6 +230,39 @@ func TestAudienceReachCursorAndCustomer(t *testing.T) {
 				}
 				diff(t, "counts by reach", want, audienceReach(t, s, tc.q))
 			})
+		}
+	})
+}
+
+// TestAudienceReachSample checks that AudienceReach with a Sample counts
+// exactly the members whose hub.SampleBucket is below it, so the store
+// keeps each customer's bucket as hub.SampleBucket computes it (a customer
+// left in the column's default bucket 0 would be in every sample).
+func TestAudienceReachSample(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		p := newPopulation(t, s)
+		addVariedCustomers(t, s, p, 200)
+		filters := []string{"", `{"field": "language", "op": "eq", "value": "en"}`, `{"field": "stamps", "op": "gte", "value": 3}`}
+		for _, filter := range filters {
+			var f *hub.Audience
+			if filter != "" {
+				var err error
+				if f, err = hub.ParseAudience([]byte(filter), "audience"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, sample := range []int{1, 16, 40, 63} {
+				for _, chans := range [][]string{{}, {"email", "whatsapp"}} {
+					t.Run(fmt.Sprintf("%s/%d/%v", filter, sample, chans), func(t *testing.T) {
+						q := hub.AudienceQuery{BusinessID: p.w.biz.ID, Filter: f, Now: audienceNow, Channels: chans, Sample: sample}
+						want := reachCounts(t, s, q, chans)
+						if filter == "" && sample == 63 && len(want) == 0 {
+							t.Fatal("no customer in buckets 0-62: the reference is empty")
+						}
+						diff(t, "counts by reach", want, audienceReach(t, s, q))
+					})
+				}
+			}
 		}
 	})
 }

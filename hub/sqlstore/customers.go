@@ -29,10 +29,10 @@ func (t *tx) CreateCustomer(ctx context.Context, c *hub.Customer) error {
 		return err
 	}
 	return t.insert(ctx, "customer",
-		"INSERT INTO customers (id, business_id, email, phone, name, language, birthday, wallet_pass_id, consent, created_at, updated_at)"+
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO customers (id, business_id, email, phone, name, language, birthday, wallet_pass_id, consent, created_at, updated_at, sample_bucket)"+
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		c.ID, c.BusinessID, c.Email, c.Phone, c.Name, c.Language, c.Birthday, c.WalletPassID, consent,
-		t.tm(c.CreatedAt), t.tm(c.UpdatedAt))
+		t.tm(c.CreatedAt), t.tm(c.UpdatedAt), hub.SampleBucket(c.ID))
 }
 
 // Customer implements hub.Tx.
