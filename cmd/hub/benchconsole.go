@@ -181,6 +181,10 @@ func seedConsoleBusiness(ctx context.Context, a *app, db *seedDB, name string, c
 		map[string]any{"host": "smtp.bench.example", "from": "hello@bench.example"}); err != nil {
 		return nil, err
 	}
+	if _, err := svc.PutChannelConfig(ctx, b, hub.ChannelTelegram,
+		map[string]any{"bot_token": "123:bench", "bot_username": "bench_bot"}); err != nil {
+		return nil, err
+	}
 	tpl, err := svc.CreateCardTemplate(ctx, b, hub.CardTemplateInput{Name: "Coffee", Goals: []hub.GoalInput{
 		{Stamps: 5, Reward: hub.RewardInput{Title: "Coffee"}}, {Stamps: 10, Reward: hub.RewardInput{Title: "Cake"}}}})
 	if err != nil {
@@ -192,10 +196,25 @@ func seedConsoleBusiness(ctx context.Context, a *app, db *seedDB, name string, c
 		phone:   func(i int) string { return fmt.Sprintf("+1555%07d", i) },
 		email:   func(i int) string { return fmt.Sprintf("guest%d@bench.example", i) },
 		name:    func(i int) string { return fmt.Sprintf("Guest %d", i) },
-		consent: []string{hub.ChannelEmail, hub.ChannelWhatsApp},
+		consent: []string{hub.ChannelEmail, hub.ChannelWhatsApp, hub.ChannelTelegram},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("customers: %w", err)
+	}
+	// Two customers in five linked a Telegram chat; one chat in 25 of
+	// those blocked the bot (unreachable).
+	linked := len(fx.customers) * 2 / 5
+	err = db.insert(ctx, "customer_contacts", []string{"business_id", "customer_id", "channel", "address", "linked_at",
+		"reachable", "unreachable_reason"}, linked, func(i int) []any {
+		j := i/2*5 + i%2 // customers 0, 1, 5, 6, 10, 11, …
+		reachable, reason := true, ""
+		if i%25 == 0 {
+			reachable, reason = false, "blocked"
+		}
+		return []any{b, fx.customers[j], hub.ChannelTelegram, strconv.Itoa(700000000 + j), time.Now().UTC(), reachable, reason}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	err = db.insert(ctx, "cards", []string{"id", "business_id", "template_id", "customer_id", "wallet_pass_id", "stamps",
