@@ -34,6 +34,16 @@ type Limiter interface {
 	Pause(ctx context.Context, key string, d time.Duration) error
 }
 
+// BatchLimiter is a Limiter that also takes the slots of many messages in
+// one round trip; the router uses it for a batch's group when it has one.
+type BatchLimiter interface {
+	Limiter
+	// TakeEach is Take for each of many messages: waits[i] and oks[i]
+	// answer for limits[i] as Take would; err is the limiter's trouble as a
+	// whole (nothing is known taken).
+	TakeEach(ctx context.Context, limits [][]hub.RateLimit, maxWait time.Duration) (waits []time.Duration, oks []bool, err error)
+}
+
 // Ledger is the delivery ledger (hub.Service).
 type Ledger interface {
 	PeekSend(ctx context.Context, k hub.DeliveryKey) (*hub.Outgoing, error)
@@ -203,8 +213,9 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 	results = make([]error, len(keys))
 	sent := make([]hub.Sent, len(keys))
 	limits := make([][]hub.RateLimit, len(keys))
+	senders := make([]Sender, len(keys))
 	local := make([]bool, len(keys))
-	var wg sync.WaitGroup
+	var todo []int // the claims to send
 	for i, c := range claims {
 		switch {
 		case c.Err != nil:
@@ -216,18 +227,28 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 		case c.Out == nil:
 			continue // final, or failed for a reason the ledger recorded
 		}
+		sent[i].Out = c.Out
+		sender, err := r.sender(c.Out.Config)
+		if err != nil {
+			sent[i].Err = &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Err: err}
+			continue
+		}
+		senders[i], limits[i] = sender, ordered(sender.Limits(c.Out.Message))
+		todo = append(todo, i)
+	}
+	turns := r.takeTurns(ctx, todo, limits)
+	var wg sync.WaitGroup
+	for _, i := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out := c.Out
-			sent[i].Out = out
-			sender, err := r.sender(out.Config)
-			if err != nil {
-				sent[i].Err = &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Err: err}
-				return
+			var err error
+			if t, ok := turns[i]; ok {
+				err = r.await(ctx, t)
+			} else {
+				err = r.waitTurn(ctx, limits[i])
 			}
-			limits[i] = ordered(sender.Limits(out.Message))
-			if err := r.waitTurn(ctx, limits[i]); err != nil {
+			if err != nil {
 				// Our own limiter refused (or is away): back to pending, no
 				// attempt spent.
 				after := time.Second
@@ -240,7 +261,7 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 				return
 			}
 			sendCtx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
-			sent[i].Receipt, sent[i].Err = sender.Send(sendCtx, out.Message)
+			sent[i].Receipt, sent[i].Err = senders[i].Send(sendCtx, sent[i].Out.Message)
 			cancel()
 		}()
 	}
@@ -307,6 +328,59 @@ func ordered(limits []hub.RateLimit) []hub.RateLimit {
 	return limits
 }
 
+// turn is the limiter's answer for one message of a group.
+type turn struct {
+	wait time.Duration
+	ok   bool
+	err  error
+}
+
+// takeTurns takes the rate-limit slots of a group's messages (the
+// positions which, of limits) in one call when the limiter is a
+// BatchLimiter and more than one message needs slots; the answers are by
+// position. Otherwise it returns nil and each message takes its own
+// (waitTurn).
+func (r *Router) takeTurns(ctx context.Context, which []int, limits [][]hub.RateLimit) map[int]turn {
+	bl, ok := r.cfg.Limiter.(BatchLimiter)
+	if !ok || len(which) < 2 {
+		return nil
+	}
+	batch := make([][]hub.RateLimit, len(which))
+	for j, i := range which {
+		batch[j] = limits[i]
+	}
+	turns := make(map[int]turn, len(which))
+	waits, oks, err := bl.TakeEach(ctx, batch, r.cfg.MaxWait)
+	for j, i := range which {
+		if err != nil {
+			turns[i] = turn{err: err}
+		} else {
+			turns[i] = turn{wait: waits[j], ok: oks[j]}
+		}
+	}
+	return turns
+}
+
+// await is waitTurn's second half for a slot already asked for.
+func (r *Router) await(ctx context.Context, t turn) error {
+	switch {
+	case t.err != nil:
+		return t.err
+	case !t.ok:
+		return &RetryError{After: t.wait, RateLimited: true}
+	case t.wait <= 0:
+		return nil
+	}
+	timer := time.NewTimer(t.wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
 // waitTurn takes a slot of every limit in one call to the shared limiter
 // and waits for the latest, unless a pause holds or a slot lies beyond
 // MaxWait: then the message goes back to the queue.
@@ -315,23 +389,7 @@ func (r *Router) waitTurn(ctx context.Context, limits []hub.RateLimit) error {
 		return nil
 	}
 	wait, ok, err := r.cfg.Limiter.Take(ctx, limits, r.cfg.MaxWait)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return &RetryError{After: wait, RateLimited: true}
-	}
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return r.await(ctx, turn{wait: wait, ok: ok, err: err})
 }
 
 // sender returns the cached Sender of a configuration, rebuilt when the
