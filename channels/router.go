@@ -51,6 +51,9 @@ type Ledger interface {
 	FinishSend(ctx context.Context, o *hub.Outgoing, r hub.Receipt, sendErr error, final bool) (hub.SendOutcome, error)
 	ClaimSends(ctx context.Context, keys []hub.DeliveryKey) ([]hub.Claim, error)
 	FinishSends(ctx context.Context, sent []hub.Sent, final bool) ([]hub.SendOutcome, error)
+	// FinishAndClaim is FinishSends(sent, final) then ClaimSends(next) in
+	// one transaction.
+	FinishAndClaim(ctx context.Context, sent []hub.Sent, final bool, next []hub.DeliveryKey) ([]hub.SendOutcome, []hub.Claim, error)
 }
 
 // Config wires a Router.
@@ -183,38 +186,50 @@ func (r *Router) settled(ctx context.Context, out *hub.Outgoing, limits []hub.Ra
 const finishTries = 3
 
 // DeliverBatch sends many queued deliveries, parallel at a time, in groups
-// of parallel: one ledger transaction claims a group and one records its
-// providers' answers, where Deliver pays three per delivery. Claiming no
-// more than it sends at once keeps what a crash can leave unknown (claimed,
-// maybe sent) to parallel deliveries per task, as with Deliver. results[i]
-// is what Deliver would return for keys[i]; err, for the batch as a whole,
-// means a group could not be claimed or its answers not recorded (the
-// groups before it are settled; a rerun skips them).
+// of parallel: one ledger transaction claims the first group, each group's
+// providers' answers are recorded in the transaction that claims the next
+// group, where Deliver pays three per delivery. Claiming no more than it
+// sends at once keeps what a crash can leave unknown (claimed, maybe sent)
+// to parallel deliveries per task, as with Deliver. results[i] is what
+// Deliver would return for keys[i]; err, for the batch as a whole, means a
+// group could not be claimed or its answers not recorded (the groups before
+// it are settled; a rerun skips them).
 func (r *Router) DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final bool, parallel int) (results []error, err error) {
 	parallel = max(parallel, 1)
+	group := func(start int) []hub.DeliveryKey {
+		if start >= len(keys) {
+			return nil
+		}
+		return keys[start:min(start+parallel, len(keys))]
+	}
 	results = make([]error, 0, len(keys))
+	if len(keys) == 0 {
+		return results, nil
+	}
+	claims, err := r.cfg.Ledger.ClaimSends(ctx, group(0))
+	if err != nil {
+		return nil, err
+	}
 	for start := 0; start < len(keys); start += parallel {
-		group, err := r.deliverGroup(ctx, keys[start:min(start+parallel, len(keys))], final)
+		var res []error
+		res, claims, err = r.deliverGroup(ctx, claims, final, group(start+parallel))
 		if err != nil {
 			return nil, err
 		}
-		results = append(results, group...)
+		results = append(results, res...)
 	}
 	return results, nil
 }
 
-// deliverGroup claims keys in one transaction, sends them all at once and
-// records the answers in one transaction.
-func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final bool) (results []error, err error) {
-	claims, err := r.cfg.Ledger.ClaimSends(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	results = make([]error, len(keys))
-	sent := make([]hub.Sent, len(keys))
-	limits := make([][]hub.RateLimit, len(keys))
-	senders := make([]Sender, len(keys))
-	local := make([]bool, len(keys))
+// deliverGroup sends a claimed group all at once, records the answers and
+// claims next (when there is one) in one transaction, and returns the
+// group's results and next's claims.
+func (r *Router) deliverGroup(ctx context.Context, claims []hub.Claim, final bool, next []hub.DeliveryKey) (results []error, nextClaims []hub.Claim, err error) {
+	results = make([]error, len(claims))
+	sent := make([]hub.Sent, len(claims))
+	limits := make([][]hub.RateLimit, len(claims))
+	senders := make([]Sender, len(claims))
+	local := make([]bool, len(claims))
 	var todo []int // the claims to send
 	for i, c := range claims {
 		switch {
@@ -275,24 +290,52 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 		}
 	}
 	if len(answered) == 0 {
-		return results, nil
+		if next != nil {
+			if nextClaims, err = r.cfg.Ledger.ClaimSends(ctx, next); err != nil {
+				return nil, nil, err
+			}
+		}
+		return results, nextClaims, nil
 	}
 	var outcomes []hub.SendOutcome
-	for try := 1; ; try++ {
-		// Record the answers even if the task's context ended meanwhile.
-		outcomes, err = r.cfg.Ledger.FinishSends(context.WithoutCancel(ctx), answered, final)
-		if err == nil {
-			break
+	merged := false
+	if next != nil && ctx.Err() == nil {
+		// Record the answers even if the task's context ends meanwhile.
+		outcomes, nextClaims, err = r.cfg.Ledger.FinishAndClaim(context.WithoutCancel(ctx), answered, final, next)
+		merged = err == nil
+	}
+	if !merged {
+		// Alone, and tried again: the answers matter more than the next claim.
+		err = r.record(ctx, len(answered), func(ctx context.Context) (err error) {
+			outcomes, err = r.cfg.Ledger.FinishSends(ctx, answered, final)
+			return err
+		})
+		if err == nil && next != nil {
+			nextClaims, err = r.cfg.Ledger.ClaimSends(ctx, next) // fails if the task's context ended
 		}
-		if try == finishTries {
-			return nil, fmt.Errorf("record %d answers: %w", len(answered), err)
-		}
-		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	for j, i := range index {
 		results[i] = r.settled(ctx, sent[i].Out, limits[i], sent[i].Err, outcomes[j], local[i])
 	}
-	return results, nil
+	return results, nextClaims, nil
+}
+
+// record runs a ledger call that records n providers' answers, trying
+// finishTries times, even if the task's context ended meanwhile.
+func (r *Router) record(ctx context.Context, n int, call func(ctx context.Context) error) error {
+	for try := 1; ; try++ {
+		err := call(context.WithoutCancel(ctx))
+		if err == nil {
+			return nil
+		}
+		if try == finishTries {
+			return fmt.Errorf("record %d answers: %w", n, err)
+		}
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+	}
 }
 
 // inFlight turns the ledger's "another worker is sending it" into a retry

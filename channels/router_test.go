@@ -784,3 +784,76 @@ func TestDeliverBatchTakesAGroupsSlotsInOneCall(t *testing.T) {
 		}
 	})
 }
+
+// callLedger counts the ledger's batch calls.
+type callLedger struct {
+	channels.Ledger
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (l *callLedger) count(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls[name]++
+}
+
+func (l *callLedger) ClaimSends(ctx context.Context, keys []hub.DeliveryKey) ([]hub.Claim, error) {
+	l.count("ClaimSends")
+	return l.Ledger.ClaimSends(ctx, keys)
+}
+
+func (l *callLedger) FinishSends(ctx context.Context, sent []hub.Sent, final bool) ([]hub.SendOutcome, error) {
+	l.count("FinishSends")
+	return l.Ledger.FinishSends(ctx, sent, final)
+}
+
+func (l *callLedger) FinishAndClaim(ctx context.Context, sent []hub.Sent, final bool, next []hub.DeliveryKey) ([]hub.SendOutcome, []hub.Claim, error) {
+	l.count("FinishAndClaim")
+	return l.Ledger.FinishAndClaim(ctx, sent, final, next)
+}
+
+// TestDeliverBatchRecordsAndClaimsTogether: a group's answers are recorded
+// in the transaction that claims the next group, so a batch of g groups
+// costs g+1 ledger transactions, not 2g; a group with nothing sent (all
+// final already) only claims the next.
+func TestDeliverBatchRecordsAndClaimsTogether(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		l := &callLedger{Ledger: e.svc, calls: map[string]int{}}
+		e.router = channels.NewRouter(channels.Config{Ledger: l, Limiter: e.limiter, Factories: map[string]channels.Factory{
+			hub.ChannelTelegram: func(*hub.ChannelConfig) (channels.Sender, error) { return e.sender, nil },
+		}})
+		var keys []hub.DeliveryKey
+		for i := range 7 {
+			keys = append(keys, e.queue(fmt.Sprintf("c:%d", i)))
+		}
+		tests := []struct {
+			name      string
+			want      map[string]int
+			wantCalls int // provider calls in all
+		}{
+			{"fresh", map[string]int{"ClaimSends": 1, "FinishAndClaim": 2, "FinishSends": 1}, 7},
+			{"again: all final", map[string]int{"ClaimSends": 3}, 7},
+		}
+		for _, tt := range tests {
+			l.calls = map[string]int{}
+			res, err := e.router.DeliverBatch(e.ctx, keys, false, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if r != nil || e.status(keys[i]).Status != hub.DeliverySent {
+					t.Errorf("%s: delivery %d: %v, %s", tt.name, i, r, e.status(keys[i]).Status)
+				}
+			}
+			if d := cmp.Diff(tt.want, l.calls); d != "" {
+				t.Errorf("%s: ledger calls (-want +got):\n%s", tt.name, d)
+			}
+			if e.sender.calls() != tt.wantCalls {
+				t.Errorf("%s: %d provider calls, want %d", tt.name, e.sender.calls(), tt.wantCalls)
+			}
+		}
+	})
+}

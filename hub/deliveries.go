@@ -220,7 +220,11 @@ func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, erro
 	claims := []Claim{{Key: k}}
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		return s.claimSet(ctx, tx, claims, now, false)
+		tally := activityTally{}
+		if err := s.claimSet(ctx, tx, claims, now, false, tally); err != nil {
+			return err
+		}
+		return tally.flush(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -256,7 +260,11 @@ func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, 
 		for i := range claims {
 			claims[i] = Claim{Key: keys[i]} // a retried transaction starts afresh
 		}
-		return s.claimSet(ctx, tx, claims, now, true)
+		tally := activityTally{}
+		if err := s.claimSet(ctx, tx, claims, now, true, tally); err != nil {
+			return err
+		}
+		return tally.flush(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -313,10 +321,10 @@ func lockDeliveries(ctx context.Context, tx Tx, businessID string, ids []string)
 // (whose keys are set). With checkHold, a delivery that quiet hours or a
 // paused campaign hold is left pending and its hold returned; without, it
 // is claimed anyway (ClaimSend: the caller checked). A delivery it ends is
-// counted in the campaign's activity before the transaction commits.
-func (s *Service) claimSet(ctx context.Context, tx Tx, claims []Claim, now time.Time, checkHold bool) error {
+// tracked in tally, which the caller flushes.
+func (s *Service) claimSet(ctx context.Context, tx Tx, claims []Claim, now time.Time, checkHold bool, tally activityTally) error {
 	order := idOrder(len(claims), func(i int) DeliveryKey { return claims[i].Key })
-	routes, tally := routeMemo{}, activityTally{}
+	routes := routeMemo{}
 	for _, run := range byBusiness(order, func(i int) string { return claims[i].Key.BusinessID }) {
 		businessID := claims[run[0]].Key.BusinessID
 		ids := make([]string, len(run))
@@ -410,7 +418,7 @@ func (s *Service) claimSet(ctx context.Context, tx Tx, claims []Claim, now time.
 			return err
 		}
 	}
-	return tally.flush(ctx, tx)
+	return nil
 }
 
 // updateChanged stores the deliveries a batch changed, in id order.
@@ -625,41 +633,12 @@ type Sent struct {
 // statement reads (and on PostgreSQL locks, in id order) the deliveries
 // and one stores the answers.
 func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]SendOutcome, error) {
-	key := func(i int) DeliveryKey {
-		return DeliveryKey{BusinessID: sent[i].Out.Delivery.BusinessID, ID: sent[i].Out.Delivery.ID}
-	}
-	order := idOrder(len(sent), key)
 	outcomes := make([]SendOutcome, len(sent))
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		tally := activityTally{}
-		for _, run := range byBusiness(order, func(i int) string { return key(i).BusinessID }) {
-			businessID := key(run[0]).BusinessID
-			ids := make([]string, len(run))
-			for j, i := range run {
-				ids[j] = key(i).ID
-			}
-			found, err := lockDeliveries(ctx, tx, businessID, ids)
-			if err != nil {
-				return err
-			}
-			changed := map[string]*Delivery{}
-			for _, i := range run {
-				d, ok := found[key(i).ID]
-				if !ok {
-					return NotFound("delivery")
-				}
-				var done bool
-				if outcomes[i], done, err = s.finish(ctx, tx, d, sent[i], final, now, tally); err != nil {
-					return err
-				}
-				if done {
-					changed[d.ID] = d
-				}
-			}
-			if err := updateChanged(ctx, tx, changed); err != nil {
-				return err
-			}
+		if err := s.finishSet(ctx, tx, sent, final, outcomes, now, tally); err != nil {
+			return err
 		}
 		return tally.flush(ctx, tx)
 	})
@@ -667,6 +646,72 @@ func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]S
 		return nil, err
 	}
 	return outcomes, nil
+}
+
+// FinishAndClaim is FinishSends(sent, final) and then ClaimSends(next) in
+// one transaction: a sender that goes through a batch group by group
+// records one group's answers and claims the next with one commit instead
+// of two. Either both happen or neither.
+func (s *Service) FinishAndClaim(ctx context.Context, sent []Sent, final bool, next []DeliveryKey) ([]SendOutcome, []Claim, error) {
+	outcomes := make([]SendOutcome, len(sent))
+	claims := make([]Claim, len(next))
+	now := s.clock()
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		for i := range claims {
+			claims[i] = Claim{Key: next[i]} // a retried transaction starts afresh
+		}
+		tally := activityTally{}
+		if err := s.finishSet(ctx, tx, sent, final, outcomes, now, tally); err != nil {
+			return err
+		}
+		if err := s.claimSet(ctx, tx, claims, now, true, tally); err != nil {
+			return err
+		}
+		return tally.flush(ctx, tx)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return outcomes, claims, nil
+}
+
+// finishSet is FinishSends' work inside a transaction: outcomes[i]
+// answers sent[i]; a delivery it ends is tracked in tally, which the
+// caller flushes.
+func (s *Service) finishSet(ctx context.Context, tx Tx, sent []Sent, final bool, outcomes []SendOutcome, now time.Time, tally activityTally) error {
+	key := func(i int) DeliveryKey {
+		return DeliveryKey{BusinessID: sent[i].Out.Delivery.BusinessID, ID: sent[i].Out.Delivery.ID}
+	}
+	order := idOrder(len(sent), key)
+	for _, run := range byBusiness(order, func(i int) string { return key(i).BusinessID }) {
+		businessID := key(run[0]).BusinessID
+		ids := make([]string, len(run))
+		for j, i := range run {
+			ids[j] = key(i).ID
+		}
+		found, err := lockDeliveries(ctx, tx, businessID, ids)
+		if err != nil {
+			return err
+		}
+		changed := map[string]*Delivery{}
+		for _, i := range run {
+			d, ok := found[key(i).ID]
+			if !ok {
+				return NotFound("delivery")
+			}
+			var done bool
+			if outcomes[i], done, err = s.finish(ctx, tx, d, sent[i], final, now, tally); err != nil {
+				return err
+			}
+			if done {
+				changed[d.ID] = d
+			}
+		}
+		if err := updateChanged(ctx, tx, changed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finish decides what a provider's answer makes of d, the delivery as
