@@ -37,6 +37,7 @@ func (s *ledgerCallStore) take() map[string]int {
 }
 
 func (s *ledgerCallStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
+	s.count("Write")
 	return s.Store.Write(ctx, func(tx hub.Tx) error { return fn(ledgerCallTx{tx, s}) })
 }
 
@@ -120,7 +121,7 @@ func TestSendBatchesAreSetBased(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := map[string]int{"DeliveriesByID": 1, "CustomersByID": 1, "ChannelContacts": 1, "UpdateDeliveries": 1}
+				want := map[string]int{"Write": 1, "DeliveriesByID": 1, "CustomersByID": 1, "ChannelContacts": 1, "UpdateDeliveries": 1}
 				if d := cmp.Diff(want, cs.take()); d != "" {
 					t.Errorf("store calls of ClaimSends (-want +got):\n%s", d)
 				}
@@ -138,7 +139,7 @@ func TestSendBatchesAreSetBased(t *testing.T) {
 				if _, err := svc.FinishSends(m.ctx, sent, false); err != nil {
 					t.Fatal(err)
 				}
-				want = map[string]int{"DeliveriesByID": 1, "UpdateDeliveries": 1}
+				want = map[string]int{"Write": 1, "DeliveriesByID": 1, "UpdateDeliveries": 1}
 				if d := cmp.Diff(want, cs.take()); d != "" {
 					t.Errorf("store calls of FinishSends (-want +got):\n%s", d)
 				}
@@ -160,6 +161,64 @@ func TestSendBatchesAreSetBased(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// TestFinishAndClaim records one group's answers and claims the next in a
+// single transaction, as FinishSends and ClaimSends would in two.
+func TestFinishAndClaim(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		m := newMessagingFixture(t, st)
+		cs := &ledgerCallStore{Store: st, calls: map[string]int{}}
+		svc, err := hub.NewService(hub.Config{Store: cs, Now: m.clock, PublicURL: "https://hub.test", SecretKey: make([]byte, 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []hub.DeliveryKey
+		for i := range 4 {
+			c := m.customer(i, []string{hub.ChannelTelegram}, true)
+			d, _, err := svc.QueueMessage(m.ctx, hub.MessageRequest{BusinessID: m.biz, Source: fmt.Sprintf("fc:%d", i),
+				CustomerID: c.ID, Channel: hub.ChannelTelegram, Content: hub.MessageContent{Text: "Hi"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, hub.DeliveryKey{BusinessID: m.biz, ID: d.ID})
+		}
+		first, err := svc.ClaimSends(m.ctx, keys[:2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []hub.Sent
+		for _, c := range first {
+			sent = append(sent, hub.Sent{Out: c.Out, Receipt: hub.Receipt{ProviderMessageID: "pm-" + c.Key.ID}})
+		}
+		cs.take()
+		outcomes, next, err := svc.FinishAndClaim(m.ctx, sent, false, keys[2:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls := cs.take(); calls["Write"] != 1 {
+			t.Errorf("%d transactions, want 1", calls["Write"])
+		}
+		if len(outcomes) != 2 || len(next) != 2 {
+			t.Fatalf("%d outcomes, %d claims; want 2 and 2", len(outcomes), len(next))
+		}
+		for i, k := range keys {
+			d, err := svc.DeliveryByID(m.ctx, m.biz, k.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := hub.DeliverySent
+			if i >= 2 {
+				want = hub.DeliverySending
+				if next[i-2].Key != k || next[i-2].Out == nil || next[i-2].Out.Message.To == "" {
+					t.Errorf("claim %d = %+v, want %s ready to send", i-2, next[i-2], k.ID)
+				}
+			}
+			if d.Status != want || d.Attempts != 1 {
+				t.Errorf("delivery %d: %s, %d attempts; want %s, 1", i, d.Status, d.Attempts, want)
+			}
 		}
 	})
 }
