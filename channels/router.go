@@ -34,6 +34,16 @@ type Limiter interface {
 	Pause(ctx context.Context, key string, d time.Duration) error
 }
 
+// BatchLimiter is a Limiter that also takes the slots of many messages in
+// one round trip; the router uses it for a batch's group when it has one.
+type BatchLimiter interface {
+	Limiter
+	// TakeEach is Take for each of many messages: waits[i] and oks[i]
+	// answer for limits[i] as Take would; err is the limiter's trouble as a
+	// whole (nothing is known taken).
+	TakeEach(ctx context.Context, limits [][]hub.RateLimit, maxWait time.Duration) (waits []time.Duration, oks []bool, err error)
+}
+
 // Ledger is the delivery ledger (hub.Service).
 type Ledger interface {
 	PeekSend(ctx context.Context, k hub.DeliveryKey) (*hub.Outgoing, error)
@@ -41,6 +51,9 @@ type Ledger interface {
 	FinishSend(ctx context.Context, o *hub.Outgoing, r hub.Receipt, sendErr error, final bool) (hub.SendOutcome, error)
 	ClaimSends(ctx context.Context, keys []hub.DeliveryKey) ([]hub.Claim, error)
 	FinishSends(ctx context.Context, sent []hub.Sent, final bool) ([]hub.SendOutcome, error)
+	// FinishAndClaim is FinishSends(sent, final) then ClaimSends(next) in
+	// one transaction.
+	FinishAndClaim(ctx context.Context, sent []hub.Sent, final bool, next []hub.DeliveryKey) ([]hub.SendOutcome, []hub.Claim, error)
 }
 
 // Config wires a Router.
@@ -173,38 +186,51 @@ func (r *Router) settled(ctx context.Context, out *hub.Outgoing, limits []hub.Ra
 const finishTries = 3
 
 // DeliverBatch sends many queued deliveries, parallel at a time, in groups
-// of parallel: one ledger transaction claims a group and one records its
-// providers' answers, where Deliver pays three per delivery. Claiming no
-// more than it sends at once keeps what a crash can leave unknown (claimed,
-// maybe sent) to parallel deliveries per task, as with Deliver. results[i]
-// is what Deliver would return for keys[i]; err, for the batch as a whole,
-// means a group could not be claimed or its answers not recorded (the
-// groups before it are settled; a rerun skips them).
+// of parallel: one ledger transaction claims the first group, each group's
+// providers' answers are recorded in the transaction that claims the next
+// group, where Deliver pays three per delivery. Claiming no more than it
+// sends at once keeps what a crash can leave unknown (claimed, maybe sent)
+// to parallel deliveries per task, as with Deliver. results[i] is what
+// Deliver would return for keys[i]; err, for the batch as a whole, means a
+// group could not be claimed or its answers not recorded (the groups before
+// it are settled; a rerun skips them).
 func (r *Router) DeliverBatch(ctx context.Context, keys []hub.DeliveryKey, final bool, parallel int) (results []error, err error) {
 	parallel = max(parallel, 1)
+	group := func(start int) []hub.DeliveryKey {
+		if start >= len(keys) {
+			return nil
+		}
+		return keys[start:min(start+parallel, len(keys))]
+	}
 	results = make([]error, 0, len(keys))
+	if len(keys) == 0 {
+		return results, nil
+	}
+	claims, err := r.cfg.Ledger.ClaimSends(ctx, group(0))
+	if err != nil {
+		return nil, err
+	}
 	for start := 0; start < len(keys); start += parallel {
-		group, err := r.deliverGroup(ctx, keys[start:min(start+parallel, len(keys))], final)
+		var res []error
+		res, claims, err = r.deliverGroup(ctx, claims, final, group(start+parallel))
 		if err != nil {
 			return nil, err
 		}
-		results = append(results, group...)
+		results = append(results, res...)
 	}
 	return results, nil
 }
 
-// deliverGroup claims keys in one transaction, sends them all at once and
-// records the answers in one transaction.
-func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final bool) (results []error, err error) {
-	claims, err := r.cfg.Ledger.ClaimSends(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	results = make([]error, len(keys))
-	sent := make([]hub.Sent, len(keys))
-	limits := make([][]hub.RateLimit, len(keys))
-	local := make([]bool, len(keys))
-	var wg sync.WaitGroup
+// deliverGroup sends a claimed group all at once, records the answers and
+// claims next (when there is one) in one transaction, and returns the
+// group's results and next's claims.
+func (r *Router) deliverGroup(ctx context.Context, claims []hub.Claim, final bool, next []hub.DeliveryKey) (results []error, nextClaims []hub.Claim, err error) {
+	results = make([]error, len(claims))
+	sent := make([]hub.Sent, len(claims))
+	limits := make([][]hub.RateLimit, len(claims))
+	senders := make([]Sender, len(claims))
+	local := make([]bool, len(claims))
+	var todo []int // the claims to send
 	for i, c := range claims {
 		switch {
 		case c.Err != nil:
@@ -216,18 +242,28 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 		case c.Out == nil:
 			continue // final, or failed for a reason the ledger recorded
 		}
+		sent[i].Out = c.Out
+		sender, err := r.sender(c.Out.Config)
+		if err != nil {
+			sent[i].Err = &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Err: err}
+			continue
+		}
+		senders[i], limits[i] = sender, ordered(sender.Limits(c.Out.Message))
+		todo = append(todo, i)
+	}
+	turns := r.takeTurns(ctx, todo, limits)
+	var wg sync.WaitGroup
+	for _, i := range todo {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out := c.Out
-			sent[i].Out = out
-			sender, err := r.sender(out.Config)
-			if err != nil {
-				sent[i].Err = &hub.SendError{Kind: hub.SendPermanent, Reason: "config", Err: err}
-				return
+			var err error
+			if t, ok := turns[i]; ok {
+				err = r.await(ctx, t)
+			} else {
+				err = r.waitTurn(ctx, limits[i])
 			}
-			limits[i] = ordered(sender.Limits(out.Message))
-			if err := r.waitTurn(ctx, limits[i]); err != nil {
+			if err != nil {
 				// Our own limiter refused (or is away): back to pending, no
 				// attempt spent.
 				after := time.Second
@@ -240,7 +276,7 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 				return
 			}
 			sendCtx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
-			sent[i].Receipt, sent[i].Err = sender.Send(sendCtx, out.Message)
+			sent[i].Receipt, sent[i].Err = senders[i].Send(sendCtx, sent[i].Out.Message)
 			cancel()
 		}()
 	}
@@ -254,24 +290,52 @@ func (r *Router) deliverGroup(ctx context.Context, keys []hub.DeliveryKey, final
 		}
 	}
 	if len(answered) == 0 {
-		return results, nil
+		if next != nil {
+			if nextClaims, err = r.cfg.Ledger.ClaimSends(ctx, next); err != nil {
+				return nil, nil, err
+			}
+		}
+		return results, nextClaims, nil
 	}
 	var outcomes []hub.SendOutcome
-	for try := 1; ; try++ {
-		// Record the answers even if the task's context ended meanwhile.
-		outcomes, err = r.cfg.Ledger.FinishSends(context.WithoutCancel(ctx), answered, final)
-		if err == nil {
-			break
+	merged := false
+	if next != nil && ctx.Err() == nil {
+		// Record the answers even if the task's context ends meanwhile.
+		outcomes, nextClaims, err = r.cfg.Ledger.FinishAndClaim(context.WithoutCancel(ctx), answered, final, next)
+		merged = err == nil
+	}
+	if !merged {
+		// Alone, and tried again: the answers matter more than the next claim.
+		err = r.record(ctx, len(answered), func(ctx context.Context) (err error) {
+			outcomes, err = r.cfg.Ledger.FinishSends(ctx, answered, final)
+			return err
+		})
+		if err == nil && next != nil {
+			nextClaims, err = r.cfg.Ledger.ClaimSends(ctx, next) // fails if the task's context ended
 		}
-		if try == finishTries {
-			return nil, fmt.Errorf("record %d answers: %w", len(answered), err)
-		}
-		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	for j, i := range index {
 		results[i] = r.settled(ctx, sent[i].Out, limits[i], sent[i].Err, outcomes[j], local[i])
 	}
-	return results, nil
+	return results, nextClaims, nil
+}
+
+// record runs a ledger call that records n providers' answers, trying
+// finishTries times, even if the task's context ended meanwhile.
+func (r *Router) record(ctx context.Context, n int, call func(ctx context.Context) error) error {
+	for try := 1; ; try++ {
+		err := call(context.WithoutCancel(ctx))
+		if err == nil {
+			return nil
+		}
+		if try == finishTries {
+			return fmt.Errorf("record %d answers: %w", n, err)
+		}
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+	}
 }
 
 // inFlight turns the ledger's "another worker is sending it" into a retry
@@ -307,6 +371,59 @@ func ordered(limits []hub.RateLimit) []hub.RateLimit {
 	return limits
 }
 
+// turn is the limiter's answer for one message of a group.
+type turn struct {
+	wait time.Duration
+	ok   bool
+	err  error
+}
+
+// takeTurns takes the rate-limit slots of a group's messages (the
+// positions which, of limits) in one call when the limiter is a
+// BatchLimiter and more than one message needs slots; the answers are by
+// position. Otherwise it returns nil and each message takes its own
+// (waitTurn).
+func (r *Router) takeTurns(ctx context.Context, which []int, limits [][]hub.RateLimit) map[int]turn {
+	bl, ok := r.cfg.Limiter.(BatchLimiter)
+	if !ok || len(which) < 2 {
+		return nil
+	}
+	batch := make([][]hub.RateLimit, len(which))
+	for j, i := range which {
+		batch[j] = limits[i]
+	}
+	turns := make(map[int]turn, len(which))
+	waits, oks, err := bl.TakeEach(ctx, batch, r.cfg.MaxWait)
+	for j, i := range which {
+		if err != nil {
+			turns[i] = turn{err: err}
+		} else {
+			turns[i] = turn{wait: waits[j], ok: oks[j]}
+		}
+	}
+	return turns
+}
+
+// await is waitTurn's second half for a slot already asked for.
+func (r *Router) await(ctx context.Context, t turn) error {
+	switch {
+	case t.err != nil:
+		return t.err
+	case !t.ok:
+		return &RetryError{After: t.wait, RateLimited: true}
+	case t.wait <= 0:
+		return nil
+	}
+	timer := time.NewTimer(t.wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
 // waitTurn takes a slot of every limit in one call to the shared limiter
 // and waits for the latest, unless a pause holds or a slot lies beyond
 // MaxWait: then the message goes back to the queue.
@@ -315,23 +432,7 @@ func (r *Router) waitTurn(ctx context.Context, limits []hub.RateLimit) error {
 		return nil
 	}
 	wait, ok, err := r.cfg.Limiter.Take(ctx, limits, r.cfg.MaxWait)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return &RetryError{After: wait, RateLimited: true}
-	}
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return r.await(ctx, turn{wait: wait, ok: ok, err: err})
 }
 
 // sender returns the cached Sender of a configuration, rebuilt when the

@@ -712,3 +712,148 @@ func TestStatusFindsItsDeliveryByDeliveryID(t *testing.T) {
 		}
 	})
 }
+
+// batchLimiter is memLimiter with TakeEach; it counts the calls of each.
+type batchLimiter struct {
+	*memLimiter
+	takes, batches atomic.Int32
+}
+
+func (b *batchLimiter) Take(ctx context.Context, limits []hub.RateLimit, maxWait time.Duration) (time.Duration, bool, error) {
+	b.takes.Add(1)
+	return b.memLimiter.Take(ctx, limits, maxWait)
+}
+
+func (b *batchLimiter) TakeEach(ctx context.Context, limits [][]hub.RateLimit, maxWait time.Duration) ([]time.Duration, []bool, error) {
+	b.batches.Add(1)
+	waits, oks := make([]time.Duration, len(limits)), make([]bool, len(limits))
+	for i, l := range limits {
+		var err error
+		if waits[i], oks[i], err = b.memLimiter.Take(ctx, l, maxWait); err != nil {
+			return nil, nil, err
+		}
+	}
+	return waits, oks, nil
+}
+
+// TestDeliverBatchTakesAGroupsSlotsInOneCall: with a BatchLimiter a group
+// asks for its messages' slots in one call, and a message refused there
+// goes back to pending with no attempt spent while the others are sent.
+func TestDeliverBatchTakesAGroupsSlotsInOneCall(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		bl := &batchLimiter{memLimiter: e.limiter}
+		e.router = channels.NewRouter(channels.Config{Ledger: e.svc, Limiter: bl, Factories: map[string]channels.Factory{
+			hub.ChannelTelegram: func(*hub.ChannelConfig) (channels.Sender, error) { return e.sender, nil },
+		}})
+		keys := []hub.DeliveryKey{e.queue("c:1"), e.queue("c:2"), e.queue("c:3")}
+		res, err := e.router.DeliverBatch(e.ctx, keys, false, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r != nil || e.status(keys[i]).Status != hub.DeliverySent {
+				t.Errorf("delivery %d: %v, %s; want sent", i, r, e.status(keys[i]).Status)
+			}
+		}
+		if bl.batches.Load() != 1 || bl.takes.Load() != 0 {
+			t.Errorf("%d TakeEach and %d Take calls for one group, want 1 and 0", bl.batches.Load(), bl.takes.Load())
+		}
+
+		// The chat's budget refuses: every message of the next group goes
+		// back, none sent, no attempt spent.
+		e.limiter.refuse["telegram:bot:42"] = time.Minute
+		more := []hub.DeliveryKey{e.queue("c:4"), e.queue("c:5")}
+		calls := e.sender.calls()
+		res, err = e.router.DeliverBatch(e.ctx, more, false, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			var re *channels.RetryError
+			if !errors.As(r, &re) || !re.NotFailure() || re.After != time.Minute {
+				t.Errorf("result %d = %v, want a retry in 1m that is not a failure", i, r)
+			}
+			if d := e.status(more[i]); d.Status != hub.DeliveryPending || d.Attempts != 0 {
+				t.Errorf("delivery %d = %+v, want pending with no attempt", i, d)
+			}
+		}
+		if e.sender.calls() != calls || bl.batches.Load() != 2 {
+			t.Errorf("sent %d more, %d TakeEach calls; want none more and 2", e.sender.calls()-calls, bl.batches.Load())
+		}
+	})
+}
+
+// callLedger counts the ledger's batch calls.
+type callLedger struct {
+	channels.Ledger
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (l *callLedger) count(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls[name]++
+}
+
+func (l *callLedger) ClaimSends(ctx context.Context, keys []hub.DeliveryKey) ([]hub.Claim, error) {
+	l.count("ClaimSends")
+	return l.Ledger.ClaimSends(ctx, keys)
+}
+
+func (l *callLedger) FinishSends(ctx context.Context, sent []hub.Sent, final bool) ([]hub.SendOutcome, error) {
+	l.count("FinishSends")
+	return l.Ledger.FinishSends(ctx, sent, final)
+}
+
+func (l *callLedger) FinishAndClaim(ctx context.Context, sent []hub.Sent, final bool, next []hub.DeliveryKey) ([]hub.SendOutcome, []hub.Claim, error) {
+	l.count("FinishAndClaim")
+	return l.Ledger.FinishAndClaim(ctx, sent, final, next)
+}
+
+// TestDeliverBatchRecordsAndClaimsTogether: a group's answers are recorded
+// in the transaction that claims the next group, so a batch of g groups
+// costs g+1 ledger transactions, not 2g; a group with nothing sent (all
+// final already) only claims the next.
+func TestDeliverBatchRecordsAndClaimsTogether(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st)
+		e.linkTelegram()
+		l := &callLedger{Ledger: e.svc, calls: map[string]int{}}
+		e.router = channels.NewRouter(channels.Config{Ledger: l, Limiter: e.limiter, Factories: map[string]channels.Factory{
+			hub.ChannelTelegram: func(*hub.ChannelConfig) (channels.Sender, error) { return e.sender, nil },
+		}})
+		var keys []hub.DeliveryKey
+		for i := range 7 {
+			keys = append(keys, e.queue(fmt.Sprintf("c:%d", i)))
+		}
+		tests := []struct {
+			name      string
+			want      map[string]int
+			wantCalls int // provider calls in all
+		}{
+			{"fresh", map[string]int{"ClaimSends": 1, "FinishAndClaim": 2, "FinishSends": 1}, 7},
+			{"again: all final", map[string]int{"ClaimSends": 3}, 7},
+		}
+		for _, tt := range tests {
+			l.calls = map[string]int{}
+			res, err := e.router.DeliverBatch(e.ctx, keys, false, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if r != nil || e.status(keys[i]).Status != hub.DeliverySent {
+					t.Errorf("%s: delivery %d: %v, %s", tt.name, i, r, e.status(keys[i]).Status)
+				}
+			}
+			if d := cmp.Diff(tt.want, l.calls); d != "" {
+				t.Errorf("%s: ledger calls (-want +got):\n%s", tt.name, d)
+			}
+			if e.sender.calls() != tt.wantCalls {
+				t.Errorf("%s: %d provider calls, want %d", tt.name, e.sender.calls(), tt.wantCalls)
+			}
+		}
+	})
+}

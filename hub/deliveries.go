@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -218,17 +217,19 @@ var ErrInFlight = Errorf(EConflict, "the delivery is being sent by another worke
 // provider), which fails it. A delivery another worker began sending less
 // than SendingStaleAfter ago is ErrInFlight.
 func (s *Service) ClaimSend(ctx context.Context, k DeliveryKey) (*Outgoing, error) {
-	var out *Outgoing
+	claims := []Claim{{Key: k}}
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		tally := activityTally{}
-		var err error
-		if out, _, err = s.claim(ctx, tx, k, now, false, nil, tally); err != nil {
+		if err := s.claimSet(ctx, tx, claims, now, false, tally); err != nil {
 			return err
 		}
 		return tally.flush(ctx, tx)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return claims[0].Out, claims[0].Err
 }
 
 // Claim is ClaimSends' answer for one delivery.
@@ -246,25 +247,22 @@ type Claim struct {
 
 // ClaimSends claims many deliveries in one transaction: each as ClaimSend,
 // except that a delivery held by quiet hours or a paused campaign stays
-// pending and says until when. Keys are claimed in id order, so two
-// batches that share deliveries cannot deadlock. A campaign chunk pays one
-// transaction for its claims instead of one per recipient.
+// pending and says until when. The work is set-based: per business, one
+// statement reads (and on PostgreSQL locks, in id order, so two batches
+// that share deliveries cannot deadlock) every delivery, one reads their
+// customers, one per channel their contacts, and one stores the claims. A
+// campaign chunk pays one transaction of a few statements for its claims
+// instead of a few statements per recipient.
 func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, error) {
 	claims := make([]Claim, len(keys))
-	order := idOrder(len(keys), func(i int) DeliveryKey { return keys[i] })
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		routes, tally := routeMemo{}, activityTally{}
-		for _, i := range order {
-			out, hold, err := s.claim(ctx, tx, keys[i], now, true, routes, tally)
-			claims[i] = Claim{Key: keys[i], Out: out, HoldUntil: hold}
-			switch {
-			case err == nil:
-			case errors.Is(err, ErrInFlight) || ErrorCode(err) == ENotFound:
-				claims[i].Err = err
-			default:
-				return err
-			}
+		for i := range claims {
+			claims[i] = Claim{Key: keys[i]} // a retried transaction starts afresh
+		}
+		tally := activityTally{}
+		if err := s.claimSet(ctx, tx, claims, now, true, tally); err != nil {
+			return err
 		}
 		return tally.flush(ctx, tx)
 	})
@@ -289,58 +287,200 @@ func idOrder(n int, key func(i int) DeliveryKey) []int {
 	return order
 }
 
-// claim is ClaimSend's work inside a transaction. With checkHold, a
-// delivery that quiet hours or a paused campaign hold is left pending and
-// its hold returned. A delivery it ends is tracked in tally.
-func (s *Service) claim(ctx context.Context, tx Tx, k DeliveryKey, now time.Time, checkHold bool, routes routeMemo, tally activityTally) (*Outgoing, time.Time, error) {
-	d, err := tx.Delivery(ctx, k.BusinessID, k.ID, true)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	prev := *d
-	switch d.Status {
-	case DeliveryPending:
-	case DeliverySending:
-		if now.Sub(d.UpdatedAt) < SendingStaleAfter {
-			// Another task is sending it now (a campaign chunk and a relayed
-			// task may hold the same delivery): leave it to that one.
-			return nil, time.Time{}, ErrInFlight
+// byBusiness splits the positions of order (sorted by business) into runs
+// of one business each.
+func byBusiness(order []int, business func(i int) string) [][]int {
+	var runs [][]int
+	for start := 0; start < len(order); {
+		end := start + 1
+		for end < len(order) && business(order[end]) == business(order[start]) {
+			end++
 		}
-		d.Status, d.Error, d.UpdatedAt = DeliveryUnknown, ReasonLost, now
-		tally.track(&prev, d)
-		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
-	default:
-		return nil, time.Time{}, nil
+		runs = append(runs, order[start:end])
+		start = end
 	}
-	if until, cancelled, err := s.holdUntil(ctx, tx, d); err != nil {
-		return nil, time.Time{}, err
-	} else if cancelled {
-		d.Status, d.Error, d.UpdatedAt = DeliveryFailed, ReasonCancelled, now
-		tally.track(&prev, d)
-		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
-	} else if checkHold && until.After(now) {
-		return nil, until, nil
-	}
-	o, reason, err := s.prepare(ctx, tx, d, routes)
+	return runs
+}
+
+// lockDeliveries reads (for update) the deliveries of one business that
+// ids name, each once, by id.
+func lockDeliveries(ctx context.Context, tx Tx, businessID string, ids []string) (map[string]*Delivery, error) {
+	ids = slices.Compact(slices.Clone(ids))
+	rows, err := tx.DeliveriesByID(ctx, businessID, ids, true)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	if o == nil {
-		d.Status, d.Error, d.UpdatedAt = DeliveryFailed, reason, now
-		tally.track(&prev, d)
-		return nil, time.Time{}, tx.UpdateDelivery(ctx, d)
+	found := make(map[string]*Delivery, len(rows))
+	for _, d := range rows {
+		found[d.ID] = d
 	}
-	if d.Channel == ChannelPush {
-		if err := tx.PutPassOffer(ctx, &PassOffer{BusinessID: d.BusinessID, CardID: o.Message.To,
-			Text: d.Content.Text, UpdatedAt: now}); err != nil {
-			return nil, time.Time{}, err
+	return found, nil
+}
+
+// claimSet is ClaimSends' work inside a transaction; it fills in claims
+// (whose keys are set). With checkHold, a delivery that quiet hours or a
+// paused campaign hold is left pending and its hold returned; without, it
+// is claimed anyway (ClaimSend: the caller checked). A delivery it ends is
+// tracked in tally, which the caller flushes.
+func (s *Service) claimSet(ctx context.Context, tx Tx, claims []Claim, now time.Time, checkHold bool, tally activityTally) error {
+	order := idOrder(len(claims), func(i int) DeliveryKey { return claims[i].Key })
+	routes := routeMemo{}
+	for _, run := range byBusiness(order, func(i int) string { return claims[i].Key.BusinessID }) {
+		businessID := claims[run[0]].Key.BusinessID
+		ids := make([]string, len(run))
+		for j, i := range run {
+			ids[j] = claims[i].Key.ID
+		}
+		found, err := lockDeliveries(ctx, tx, businessID, ids)
+		if err != nil {
+			return err
+		}
+		changed := map[string]*Delivery{}
+		end := func(d *Delivery, status, reason string) {
+			prev := *d
+			d.Status, d.Error, d.UpdatedAt = status, reason, now
+			tally.track(&prev, d)
+			changed[d.ID] = d
+		}
+		// First pass: what the delivery rows and the campaign say.
+		var ready []int
+		for _, i := range run {
+			d, ok := found[claims[i].Key.ID]
+			switch {
+			case !ok:
+				claims[i].Err = NotFound("delivery")
+				continue
+			case d.Status == DeliverySending:
+				if now.Sub(d.UpdatedAt) < SendingStaleAfter {
+					// Another task is sending it now (a campaign chunk and a
+					// relayed task may hold the same delivery, or a batch may
+					// name it twice): leave it to that one.
+					claims[i].Err = ErrInFlight
+					continue
+				}
+				end(d, DeliveryUnknown, ReasonLost)
+				continue
+			case d.Status != DeliveryPending:
+				continue
+			}
+			until, cancelled, err := s.holdUntil(ctx, tx, d)
+			switch {
+			case err != nil:
+				return err
+			case cancelled:
+				end(d, DeliveryFailed, ReasonCancelled)
+				continue
+			case checkHold && until.After(now):
+				claims[i].HoldUntil = until
+				continue
+			}
+			// Claimed from here on (a second key for it finds it in flight).
+			d.Status, d.UpdatedAt = DeliverySending, now
+			ready = append(ready, i)
+		}
+		// Second pass: customers and contacts of the claimed ones, a
+		// statement each.
+		readyDs := make([]*Delivery, len(ready))
+		for j, i := range ready {
+			readyDs[j] = found[claims[i].Key.ID]
+		}
+		recipients, err := s.loadRecipients(ctx, tx, businessID, readyDs)
+		if err != nil {
+			return err
+		}
+		for j, i := range ready {
+			d := readyDs[j]
+			d.Status = DeliveryPending // as read, for prepare and the tally
+			r, ok := recipients.customers[d.CustomerID]
+			if !ok {
+				claims[i].Err = NotFound("customer") // the delivery is left pending
+				continue
+			}
+			o, reason, err := s.compose(ctx, tx, d, r, recipients.contact(d), routes)
+			if err != nil {
+				return err
+			}
+			if o == nil {
+				end(d, DeliveryFailed, reason)
+				continue
+			}
+			if d.Channel == ChannelPush {
+				if err := tx.PutPassOffer(ctx, &PassOffer{BusinessID: d.BusinessID, CardID: o.Message.To,
+					Text: d.Content.Text, UpdatedAt: now}); err != nil {
+					return err
+				}
+			}
+			d.Status, d.Provider, d.Attempts, d.Error, d.UpdatedAt = DeliverySending, o.Config.Provider, d.Attempts+1, "", now
+			changed[d.ID] = d
+			claims[i].Out = o
+		}
+		if err := updateChanged(ctx, tx, changed); err != nil {
+			return err
 		}
 	}
-	d.Status, d.Provider, d.Attempts, d.Error, d.UpdatedAt = DeliverySending, o.Config.Provider, d.Attempts+1, "", now
-	if err := tx.UpdateDelivery(ctx, d); err != nil {
-		return nil, time.Time{}, err
+	return nil
+}
+
+// updateChanged stores the deliveries a batch changed, in id order.
+func updateChanged(ctx context.Context, tx Tx, changed map[string]*Delivery) error {
+	if len(changed) == 0 {
+		return nil
 	}
-	return o, time.Time{}, nil
+	ds := make([]*Delivery, 0, len(changed))
+	for _, d := range changed {
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, func(a, b *Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	return tx.UpdateDeliveries(ctx, ds)
+}
+
+// recipients are the customers of a batch's deliveries and their contacts
+// on the deliveries' channels.
+type recipients struct {
+	customers map[string]*Customer
+	// contacts by channel, then customer id.
+	contacts map[string]map[string]*Contact
+}
+
+// contact returns the customer's contact on the delivery's channel, or nil.
+func (r recipients) contact(d *Delivery) *Contact {
+	return r.contacts[d.Channel][d.CustomerID]
+}
+
+// loadRecipients reads the customers of a business's deliveries in one
+// statement and their contacts in one per channel.
+func (s *Service) loadRecipients(ctx context.Context, tx Tx, businessID string, ds []*Delivery) (recipients, error) {
+	r := recipients{customers: map[string]*Customer{}, contacts: map[string]map[string]*Contact{}}
+	if len(ds) == 0 {
+		return r, nil
+	}
+	var ids []string
+	byChannel := map[string][]string{}
+	for _, d := range ds {
+		ids = append(ids, d.CustomerID)
+		byChannel[d.Channel] = append(byChannel[d.Channel], d.CustomerID)
+	}
+	slices.Sort(ids)
+	custs, err := tx.CustomersByID(ctx, businessID, slices.Compact(ids))
+	if err != nil {
+		return r, err
+	}
+	for _, c := range custs {
+		r.customers[c.ID] = c
+	}
+	for channel, ids := range byChannel {
+		slices.Sort(ids)
+		contacts, err := tx.ChannelContacts(ctx, businessID, channel, slices.Compact(ids))
+		if err != nil {
+			return r, err
+		}
+		m := make(map[string]*Contact, len(contacts))
+		for _, c := range contacts {
+			m[c.CustomerID] = c
+		}
+		r.contacts[channel] = m
+	}
+	return r, nil
 }
 
 // routeMemo keeps the provider configuration each (business, channel)
@@ -368,15 +508,26 @@ func (s *Service) prepare(ctx context.Context, tx Tx, d *Delivery, routes routeM
 	if err != nil {
 		return nil, "", err
 	}
+	contact, err := tx.Contact(ctx, d.BusinessID, d.CustomerID, d.Channel)
+	switch {
+	case ErrorCode(err) == ENotFound:
+		contact = nil
+	case err != nil:
+		return nil, "", err
+	}
+	return s.compose(ctx, tx, d, cust, contact, routes)
+}
+
+// compose is prepare with the customer and their contact on the channel
+// (nil when they have none) already read.
+func (s *Service) compose(ctx context.Context, tx Tx, d *Delivery, cust *Customer, contact *Contact, routes routeMemo) (*Outgoing, string, error) {
 	if c, ok := cust.Consent[d.Channel]; !ok || !c.Granted {
 		return nil, ReasonNoConsent, nil
 	}
 	m := Message{DeliveryID: d.ID, BusinessID: d.BusinessID, CustomerID: d.CustomerID, Channel: d.Channel,
 		Language: cust.Language, Subject: d.Content.Subject, Text: d.Content.Text, HTML: d.Content.HTML,
 		Template: d.Content.Template}
-	contact, err := tx.Contact(ctx, d.BusinessID, d.CustomerID, d.Channel)
-	switch {
-	case err == nil:
+	if contact != nil {
 		if !contact.Reachable {
 			return nil, ReasonUnreachable, nil
 		}
@@ -384,8 +535,6 @@ func (s *Service) prepare(ctx context.Context, tx Tx, d *Delivery, routes routeM
 		if contact.LastInboundAt != nil {
 			m.WindowUntil = contact.LastInboundAt.Add(24 * time.Hour)
 		}
-	case ErrorCode(err) != ENotFound:
-		return nil, "", err
 	}
 	switch d.Channel {
 	case ChannelEmail:
@@ -465,17 +614,11 @@ type SendOutcome struct {
 // the caller will not retry (its attempts are used up), so a transient
 // failure fails the delivery.
 func (s *Service) FinishSend(ctx context.Context, o *Outgoing, r Receipt, sendErr error, final bool) (SendOutcome, error) {
-	now := s.clock()
-	var outcome SendOutcome
-	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		tally := activityTally{}
-		var err error
-		if outcome, err = s.finish(ctx, tx, o, r, sendErr, final, now, tally); err != nil {
-			return err
-		}
-		return tally.flush(ctx, tx)
-	})
-	return outcome, err
+	outcomes, err := s.FinishSends(ctx, []Sent{{Out: o, Receipt: r, Err: sendErr}}, final)
+	if err != nil {
+		return SendOutcome{}, err
+	}
+	return outcomes[0], nil
 }
 
 // Sent is one provider answer for FinishSends.
@@ -486,20 +629,16 @@ type Sent struct {
 }
 
 // FinishSends records many provider answers in one transaction, each as
-// FinishSend, in id order; the outcomes are in the order of sent.
+// FinishSend; the outcomes are in the order of sent. Per business, one
+// statement reads (and on PostgreSQL locks, in id order) the deliveries
+// and one stores the answers.
 func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]SendOutcome, error) {
-	order := idOrder(len(sent), func(i int) DeliveryKey {
-		return DeliveryKey{BusinessID: sent[i].Out.Delivery.BusinessID, ID: sent[i].Out.Delivery.ID}
-	})
 	outcomes := make([]SendOutcome, len(sent))
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, _ *outbox) error {
 		tally := activityTally{}
-		for _, i := range order {
-			var err error
-			if outcomes[i], err = s.finish(ctx, tx, sent[i].Out, sent[i].Receipt, sent[i].Err, final, now, tally); err != nil {
-				return err
-			}
+		if err := s.finishSet(ctx, tx, sent, final, outcomes, now, tally); err != nil {
+			return err
 		}
 		return tally.flush(ctx, tx)
 	})
@@ -509,29 +648,93 @@ func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]S
 	return outcomes, nil
 }
 
-// finish is FinishSend's work inside a transaction. A delivery it ends is
-// tracked in tally (a delivery no longer sending is left alone, so a
-// replayed finish counts nothing).
-func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sendErr error, final bool, now time.Time, tally activityTally) (SendOutcome, error) {
-	var outcome SendOutcome
-	d, err := tx.Delivery(ctx, o.Delivery.BusinessID, o.Delivery.ID, true)
+// FinishAndClaim is FinishSends(sent, final) and then ClaimSends(next) in
+// one transaction: a sender that goes through a batch group by group
+// records one group's answers and claims the next with one commit instead
+// of two. Either both happen or neither.
+func (s *Service) FinishAndClaim(ctx context.Context, sent []Sent, final bool, next []DeliveryKey) ([]SendOutcome, []Claim, error) {
+	outcomes := make([]SendOutcome, len(sent))
+	claims := make([]Claim, len(next))
+	now := s.clock()
+	err := s.write(ctx, func(tx Tx, _ *outbox) error {
+		for i := range claims {
+			claims[i] = Claim{Key: next[i]} // a retried transaction starts afresh
+		}
+		tally := activityTally{}
+		if err := s.finishSet(ctx, tx, sent, final, outcomes, now, tally); err != nil {
+			return err
+		}
+		if err := s.claimSet(ctx, tx, claims, now, true, tally); err != nil {
+			return err
+		}
+		return tally.flush(ctx, tx)
+	})
 	if err != nil {
-		return outcome, err
+		return nil, nil, err
 	}
+	return outcomes, claims, nil
+}
+
+// finishSet is FinishSends' work inside a transaction: outcomes[i]
+// answers sent[i]; a delivery it ends is tracked in tally, which the
+// caller flushes.
+func (s *Service) finishSet(ctx context.Context, tx Tx, sent []Sent, final bool, outcomes []SendOutcome, now time.Time, tally activityTally) error {
+	key := func(i int) DeliveryKey {
+		return DeliveryKey{BusinessID: sent[i].Out.Delivery.BusinessID, ID: sent[i].Out.Delivery.ID}
+	}
+	order := idOrder(len(sent), key)
+	for _, run := range byBusiness(order, func(i int) string { return key(i).BusinessID }) {
+		businessID := key(run[0]).BusinessID
+		ids := make([]string, len(run))
+		for j, i := range run {
+			ids[j] = key(i).ID
+		}
+		found, err := lockDeliveries(ctx, tx, businessID, ids)
+		if err != nil {
+			return err
+		}
+		changed := map[string]*Delivery{}
+		for _, i := range run {
+			d, ok := found[key(i).ID]
+			if !ok {
+				return NotFound("delivery")
+			}
+			var done bool
+			if outcomes[i], done, err = s.finish(ctx, tx, d, sent[i], final, now, tally); err != nil {
+				return err
+			}
+			if done {
+				changed[d.ID] = d
+			}
+		}
+		if err := updateChanged(ctx, tx, changed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish decides what a provider's answer makes of d, the delivery as
+// read (for update) in the transaction, and changes d accordingly; done
+// says d changed and must be stored. A delivery no longer sending is left
+// alone (someone else decided already), so a replayed finish counts
+// nothing. A delivery it ends is tracked in tally.
+func (s *Service) finish(ctx context.Context, tx Tx, d *Delivery, a Sent, final bool, now time.Time, tally activityTally) (outcome SendOutcome, done bool, err error) {
 	if d.Status != DeliverySending {
-		return outcome, nil // someone else decided already
+		return outcome, false, nil
 	}
+	o, r, sendErr := a.Out, a.Receipt, a.Err
 	prev := *d
 	d.UpdatedAt = now
 	if sendErr == nil {
 		d.Status, d.ProviderMessageID, d.Error, d.SentAt = DeliverySent, r.ProviderMessageID, "", &now
 		for _, dev := range r.GoneDevices {
 			if err := tx.UnregisterPassDevice(ctx, d.BusinessID, o.Message.To, dev); err != nil {
-				return outcome, err
+				return outcome, false, err
 			}
 		}
 		tally.track(&prev, d)
-		return outcome, tx.UpdateDelivery(ctx, d)
+		return outcome, true, nil
 	}
 	se := AsSendError(sendErr)
 	d.Error = sendErrorText(se)
@@ -540,7 +743,7 @@ func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sen
 		d.Status = DeliveryFailed
 		if se.Unreachable {
 			if err := s.markUnreachable(ctx, tx, o, se.Reason, now); err != nil {
-				return outcome, err
+				return outcome, false, err
 			}
 		}
 	case se.MaybeSent:
@@ -555,7 +758,7 @@ func (s *Service) finish(ctx context.Context, tx Tx, o *Outgoing, r Receipt, sen
 		outcome = SendOutcome{Retry: true, RetryAfter: se.RetryAfter}
 	}
 	tally.track(&prev, d)
-	return outcome, tx.UpdateDelivery(ctx, d)
+	return outcome, true, nil
 }
 
 func sendErrorText(se *SendError) string {

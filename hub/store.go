@@ -35,6 +35,7 @@ type Tx interface {
 	DispatchTx
 	DeliveryTx
 	MessagingTx
+	SendBatchTx
 	PassTx
 	SettingsTx
 	TemplateTx
@@ -299,6 +300,25 @@ type MessagingTx interface {
 	// last updated at or before before, oldest first (updated_at, id), after
 	// the delivery after when it is not nil.
 	StalledDeliveries(ctx context.Context, status string, before time.Time, after *Delivery, limit int) ([]*Delivery, error)
+}
+
+// SendBatchTx is the set-based data access of ClaimSends and FinishSends:
+// a batch of deliveries costs a few statements, not a few per delivery.
+type SendBatchTx interface {
+	// DeliveriesByID returns the business's deliveries among ids in id
+	// order, locked against other writers when forUpdate; ids it does not
+	// know are left out.
+	DeliveriesByID(ctx context.Context, businessID string, ids []string, forUpdate bool) ([]*Delivery, error)
+	// CustomersByID returns the business's customers among ids, in any
+	// order; ids it does not know are left out.
+	CustomersByID(ctx context.Context, businessID string, ids []string) ([]*Customer, error)
+	// ChannelContacts returns the contacts on channel of the business's
+	// customers among customerIDs, in any order.
+	ChannelContacts(ctx context.Context, businessID, channel string, customerIDs []string) ([]*Contact, error)
+	// UpdateDeliveries stores what UpdateDelivery stores of every delivery
+	// (each at most once), in as few statements as it can; one that does not
+	// exist is not_found.
+	UpdateDeliveries(ctx context.Context, ds []*Delivery) error
 }
 
 // PassTx is the data access of the wallet-pass web service.

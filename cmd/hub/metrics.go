@@ -171,6 +171,17 @@ func (l countingLedger) FinishSends(ctx context.Context, sent []hub.Sent, final 
 	return outs, err
 }
 
+// FinishAndClaim implements channels.Ledger.
+func (l countingLedger) FinishAndClaim(ctx context.Context, sent []hub.Sent, final bool, next []hub.DeliveryKey) ([]hub.SendOutcome, []hub.Claim, error) {
+	outs, claims, err := l.Ledger.FinishAndClaim(ctx, sent, final, next)
+	if err == nil {
+		for i := range min(len(sent), len(outs)) {
+			l.count(sent[i].Out, sent[i].Err, outs[i])
+		}
+	}
+	return outs, claims, err
+}
+
 func (l countingLedger) count(o *hub.Outgoing, sendErr error, out hub.SendOutcome) {
 	outcome := "failed"
 	switch {

@@ -77,6 +77,69 @@ return {1, wait}
 // budget is paused; otherwise not ok, and wait says when to come back (the
 // pause's end, or the first slot beyond maxWait).
 func (s *Shared) Take(ctx context.Context, limits []hub.RateLimit, maxWait time.Duration) (wait time.Duration, ok bool, err error) {
+	keys, args := s.takeArgs(limits, maxWait)
+	if len(keys) == 0 {
+		return 0, true, nil
+	}
+	return takeAnswer(takeScript.Run(ctx, s.rdb, keys, args...))
+}
+
+// TakeEach is Take for each of many messages (limits[i] are the budgets of
+// message i) in one round trip to Redis: waits[i] and oks[i] answer for
+// message i as Take would. Each message's slots are taken atomically on
+// their own, in order, exactly as by calls to Take one after the other.
+func (s *Shared) TakeEach(ctx context.Context, limits [][]hub.RateLimit, maxWait time.Duration) (waits []time.Duration, oks []bool, err error) {
+	waits, oks = make([]time.Duration, len(limits)), make([]bool, len(limits))
+	cmds := make([]*redis.Cmd, len(limits))
+	pipe := s.rdb.Pipeline()
+	for i, ls := range limits {
+		keys, args := s.takeArgs(ls, maxWait)
+		if len(keys) == 0 {
+			oks[i] = true
+			continue
+		}
+		cmds[i] = takeScript.EvalSha(ctx, pipe, keys, args...)
+	}
+	if pipe.Len() == 0 {
+		return waits, oks, nil
+	}
+	// A NOSCRIPT error (Redis restarted or flushed its scripts) leaves that
+	// call undone; it is sent again on its own, with the script's text.
+	if _, err := pipe.Exec(ctx); err != nil && !hasNoScript(cmds) {
+		return nil, nil, hub.Unavailable("redis", err)
+	}
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			keys, args := s.takeArgs(limits[i], maxWait)
+			cmd = takeScript.Run(ctx, s.rdb, keys, args...)
+		}
+		if waits[i], oks[i], err = takeAnswer(cmd); err != nil {
+			return nil, nil, err
+		}
+	}
+	return waits, oks, nil
+}
+
+// hasNoScript reports whether every failed call failed with NOSCRIPT.
+func hasNoScript(cmds []*redis.Cmd) bool {
+	some := false
+	for _, c := range cmds {
+		if c == nil || c.Err() == nil {
+			continue
+		}
+		if !redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			return false
+		}
+		some = true
+	}
+	return some
+}
+
+// takeArgs builds takeScript's keys and arguments for one message.
+func (s *Shared) takeArgs(limits []hub.RateLimit, maxWait time.Duration) ([]string, []any) {
 	keys := make([]string, 0, 2*len(limits))
 	args := make([]any, 1, 1+2*len(limits))
 	args[0] = maxWait.Microseconds()
@@ -88,10 +151,12 @@ func (s *Shared) Take(ctx context.Context, limits []hub.RateLimit, maxWait time.
 		keys = append(keys, s.prefix+"gcra:"+l.Key, s.prefix+"pause:"+l.Key)
 		args = append(args, interval, max(l.Burst, 1))
 	}
-	if len(keys) == 0 {
-		return 0, true, nil
-	}
-	res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	return keys, args
+}
+
+// takeAnswer reads takeScript's answer.
+func takeAnswer(cmd *redis.Cmd) (time.Duration, bool, error) {
+	res, err := cmd.Int64Slice()
 	if err != nil || len(res) != 2 {
 		return 0, false, hub.Unavailable("redis", err)
 	}

@@ -2,6 +2,7 @@ package sendbudget_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -148,5 +149,56 @@ func TestTakeIsAllOrNothing(t *testing.T) {
 	}
 	if w, ok, _ := s.Take(ctx, []hub.RateLimit{fresh}, 0); !ok || w != 0 {
 		t.Errorf("the chat's slot was spent during the pause: ok=%v wait=%s", ok, w)
+	}
+}
+
+// TestTakeEach: many messages' slots in one round trip answer as calls to
+// Take one after the other would, and survive Redis forgetting the script.
+func TestTakeEach(t *testing.T) {
+	rdb, _ := redistest.Client(t)
+	// The script is flushed on a Redis of this test's own, not the shared one.
+	own := redistest.Embedded(t)
+	ctx := context.Background()
+	bot := hub.RateLimit{Key: "bot", PerSecond: 10, Burst: 2}
+	chat := func(n int) hub.RateLimit { return hub.RateLimit{Key: fmt.Sprintf("bot:%d", n), PerSecond: 1, Burst: 1} }
+	tests := []struct {
+		name  string
+		flush bool // on a Redis of its own, SCRIPT FLUSH first
+		msgs  [][]hub.RateLimit
+		ok    []bool
+		// wait is each answer's wait, to within 50 ms below.
+		wait []time.Duration
+	}{
+		{"burst then turns, none, a refusal", false,
+			[][]hub.RateLimit{{chat(1), bot}, {chat(2), bot}, nil, {chat(3), bot}, {chat(1), bot}},
+			[]bool{true, true, true, true, false},
+			[]time.Duration{0, 0, 0, 100 * time.Millisecond, 1000 * time.Millisecond}},
+		{"after Redis forgot the script", true,
+			[][]hub.RateLimit{{chat(4), bot}, {chat(5), bot}},
+			[]bool{true, true},
+			[]time.Duration{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sendbudget.New(rdb, redistest.Prefix(t, rdb))
+			if tt.flush {
+				if _, _, err := sendbudget.New(own, "x").TakeEach(ctx, tt.msgs[:1], 0); err != nil {
+					t.Fatal(err) // the script loaded
+				}
+				if err := own.ScriptFlush(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+				s = sendbudget.New(own, "y")
+			}
+			waits, oks, err := s.TakeEach(ctx, tt.msgs, 500*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.msgs {
+				if oks[i] != tt.ok[i] || waits[i] > tt.wait[i] || waits[i] < tt.wait[i]-50*time.Millisecond {
+					t.Errorf("message %d: ok=%v wait=%s, want ok=%v wait about %s", i, oks[i], waits[i], tt.ok[i], tt.wait[i])
+				}
+			}
+		})
 	}
 }

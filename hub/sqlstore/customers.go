@@ -42,6 +42,16 @@ func (t *tx) Customer(ctx context.Context, businessID, id string) (*hub.Customer
 		[]any{id, businessID}, scanCustomer)
 }
 
+// CustomersByID implements hub.Tx.
+func (t *tx) CustomersByID(ctx context.Context, businessID string, ids []string) ([]*hub.Customer, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return list(ctx, t, "customer",
+		"SELECT "+customerCols+" FROM customers cu WHERE cu.business_id = ? AND cu.id IN ("+inList(len(ids))+")",
+		append([]any{businessID}, strArgs(ids)...), scanCustomer)
+}
+
 // CustomerByContact implements hub.Tx: by email, or by phone when email is
 // empty; both empty is not_found.
 func (t *tx) CustomerByContact(ctx context.Context, businessID, email, phone string) (*hub.Customer, error) {

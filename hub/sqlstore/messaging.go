@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/7loc/hub/hub"
@@ -303,4 +305,141 @@ func (t *tx) PassOffer(ctx context.Context, businessID, cardID string) (*hub.Pas
 			err := r.Scan(&o.BusinessID, &o.CardID, &o.Text, timeDest{&o.UpdatedAt})
 			return &o, err
 		})
+}
+
+// DeliveriesByID implements hub.Tx: in id order, locked on PostgreSQL when
+// forUpdate (rows are locked in id order, so two batches that share
+// deliveries cannot deadlock).
+func (t *tx) DeliveriesByID(ctx context.Context, businessID string, ids []string, forUpdate bool) ([]*hub.Delivery, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return list(ctx, t, deliveryKind,
+		"SELECT "+deliveryCols+" FROM deliveries d WHERE business_id = ? AND id IN ("+inList(len(ids))+")"+
+			" ORDER BY id"+t.lock(forUpdate, "d"),
+		append([]any{businessID}, strArgs(ids)...), scanDelivery)
+}
+
+// ChannelContacts implements hub.Tx.
+func (t *tx) ChannelContacts(ctx context.Context, businessID, channel string, customerIDs []string) ([]*hub.Contact, error) {
+	if len(customerIDs) == 0 {
+		return nil, nil
+	}
+	return list(ctx, t, contactKind,
+		"SELECT "+contactCols+" FROM customer_contacts WHERE business_id = ? AND channel = ?"+
+			" AND customer_id IN ("+inList(len(customerIDs))+")",
+		append([]any{businessID, channel}, strArgs(customerIDs)...), scanContact)
+}
+
+// UpdateDeliveries implements hub.Tx. Deliveries that share their times
+// (a batch's claims or answers, all stamped now) are stored by one UPDATE:
+// a column the rows agree on is one argument, one they differ in is a CASE
+// on the id. On PostgreSQL it goes out with the next statement or COMMIT.
+func (t *tx) UpdateDeliveries(ctx context.Context, ds []*hub.Delivery) error {
+	type times struct {
+		businessID    string
+		updated, sent time.Time
+		hasSent       bool
+	}
+	var order []times
+	groups := map[times][]*hub.Delivery{}
+	for _, d := range ds {
+		k := times{businessID: d.BusinessID, updated: d.UpdatedAt.UTC().Truncate(time.Millisecond)}
+		if d.SentAt != nil {
+			k.sent, k.hasSent = d.SentAt.UTC().Truncate(time.Millisecond), true
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], d)
+	}
+	for _, k := range order {
+		group := groups[k]
+		for start := 0; start < len(group); start += updateBatch {
+			if err := t.updateDeliverySet(ctx, group[start:min(start+updateBatch, len(group))]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// updateDeliverySet stores deliveries of one business with the same
+// updated_at and sent_at in one UPDATE that must touch every one of them.
+func (t *tx) updateDeliverySet(ctx context.Context, ds []*hub.Delivery) error {
+	if len(ds) == 1 {
+		return t.deferOne(ctx, deliveryKind, updateDeliverySQL, updateDeliveryArgs(t, ds[0])...)
+	}
+	seen := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		if seen[d.ID] {
+			return fmt.Errorf("sqlstore: delivery %s twice in one update", d.ID)
+		}
+		seen[d.ID] = true
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("UPDATE deliveries SET ")
+	cols := []struct {
+		name, cast string
+		val        func(d *hub.Delivery) any
+	}{
+		{"provider", "", func(d *hub.Delivery) any { return d.Provider }},
+		{"status", "", func(d *hub.Delivery) any { return d.Status }},
+		{"attempts", "INTEGER", func(d *hub.Delivery) any { return d.Attempts }},
+		{"provider_message_id", "", func(d *hub.Delivery) any { return d.ProviderMessageID }},
+		{"provider_status", "", func(d *hub.Delivery) any { return d.ProviderStatus }},
+		{"error", "", func(d *hub.Delivery) any { return d.Error }},
+	}
+	for _, c := range cols {
+		b.WriteString(c.name + " = ")
+		same := true
+		for _, d := range ds[1:] {
+			if c.val(d) != c.val(ds[0]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			b.WriteString("?, ")
+			args = append(args, c.val(ds[0]))
+			continue
+		}
+		b.WriteString("CASE id")
+		for _, d := range ds {
+			if c.cast != "" {
+				b.WriteString(" WHEN ? THEN CAST(? AS " + c.cast + ")")
+			} else {
+				b.WriteString(" WHEN ? THEN ?")
+			}
+			args = append(args, d.ID, c.val(d))
+		}
+		b.WriteString(" ELSE " + c.name + " END, ")
+	}
+	b.WriteString("updated_at = ?, sent_at = ? WHERE business_id = ? AND id IN (" + inList(len(ds)) + ")")
+	args = append(args, t.tm(ds[0].UpdatedAt), t.ntm(ds[0].SentAt), ds[0].BusinessID)
+	for _, d := range ds {
+		args = append(args, d.ID)
+	}
+	return t.deferCount(ctx, deliveryKind, b.String(), len(ds), args...)
+}
+
+// updateBatch is how many deliveries one UPDATE of UpdateDeliveries stores.
+const updateBatch = 100
+
+const updateDeliverySQL = "UPDATE deliveries SET provider = ?, status = ?, attempts = ?, provider_message_id = ?," +
+	" provider_status = ?, error = ?, updated_at = ?, sent_at = ? WHERE id = ? AND business_id = ?"
+
+func updateDeliveryArgs(t *tx, d *hub.Delivery) []any {
+	return []any{d.Provider, d.Status, d.Attempts, d.ProviderMessageID, d.ProviderStatus, d.Error, t.tm(d.UpdatedAt),
+		t.ntm(d.SentAt), d.ID, d.BusinessID}
+}
+
+// strArgs turns strings into query arguments.
+func strArgs(vs []string) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
 }

@@ -157,6 +157,9 @@ type pgWrite struct {
 	// one: the statement is wrapped so that touching no row fails it with
 	// division_by_zero, which becomes not_found (kind).
 	one bool
+	// rows, when positive: the statement is wrapped so that touching any
+	// other number of rows fails it as one does.
+	rows int
 	// redraw: a unique violation means a value drawn at random was taken;
 	// the transaction fails with errRedraw, which Write retries.
 	redraw bool
@@ -184,8 +187,13 @@ func oneRow(q string) string {
 // later queues a write.
 func (p *pgTx) later(w pgWrite) {
 	w.args = snapshotArgs(w.args)
-	if w.one {
+	switch {
+	case w.one:
 		w.q = oneRow(w.q)
+	case w.rows > 0:
+		w.q = "WITH sqlstore_one AS (" + w.q + " RETURNING 1) SELECT 1 / (CASE COUNT(*) WHEN " + strconv.Itoa(w.rows) +
+			" THEN 1 ELSE 0 END) FROM sqlstore_one"
+		w.one = true
 	}
 	p.pending = append(p.pending, w)
 }

@@ -110,6 +110,27 @@ func (t *tx) deferOne(ctx context.Context, kind, q string, args ...any) error {
 	return t.execOne(ctx, kind, q, args...)
 }
 
+// deferCount is deferOne for an UPDATE that must touch exactly n rows:
+// fewer (or more) is not_found.
+func (t *tx) deferCount(ctx context.Context, kind, q string, n int, args ...any) error {
+	if p, ok := t.pg.(*pgTx); ok && t.write {
+		p.later(pgWrite{kind: kind, q: t.bind(q), args: args, rows: n})
+		return nil
+	}
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return mapErr(err, kind)
+	}
+	got, err := res.RowsAffected()
+	if err != nil {
+		return mapErr(err, kind)
+	}
+	if got != int64(n) {
+		return hub.NotFound(kind)
+	}
+	return nil
+}
+
 // deferExec is deferOne for a statement that may touch any number of rows.
 func (t *tx) deferExec(ctx context.Context, kind, q string, args ...any) error {
 	if p, ok := t.pg.(*pgTx); ok && t.write {
