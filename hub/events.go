@@ -74,7 +74,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 			if err != nil {
 				return err
 			}
-			if e.DispatchedAt != nil {
+			if e.Dispatched {
 				continue
 			}
 			todo = append(todo, id)
@@ -116,7 +116,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 		if runs, err = s.startAutomations(ctx, tx, businessID, todoEvents, now); err != nil {
 			return err
 		}
-		return tx.MarkEventsDispatched(ctx, todo, now)
+		return tx.MarkEventsDispatched(ctx, todo)
 	})
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, 
 	var types []EventType
 	for _, e := range evs {
 		byID[e.ID] = e
-		if e.DispatchedAt == nil && !slices.Contains(types, e.Type) {
+		if !e.Dispatched && !slices.Contains(types, e.Type) {
 			types = append(types, e.Type)
 		}
 	}

@@ -528,7 +528,7 @@ func TestOutbox(t *testing.T) {
 		old2 := w.event(hub.StampAdded, t0.Add(time.Second), nil, nil, nil)
 		fresh := w.event(hub.StampAdded, t0.Add(time.Hour), nil, nil, nil)
 		done := w.event(hub.StampAdded, t0, nil, nil, nil)
-		done.DispatchedAt = ptr(t0)
+		done.Dispatched = true
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{fresh, old2, old1, done}) })
 
 		undispatched := func(at time.Time, limit int) []string {
@@ -550,27 +550,44 @@ func TestOutbox(t *testing.T) {
 			return err
 		})
 
-		at := t0.Add(time.Minute)
+		dispatched := func(id string) bool {
+			t.Helper()
+			var e *hub.EventRecord
+			read(t, s, func(tx hub.Tx) error {
+				var err error
+				e, err = tx.Event(ctx, w.biz.ID, id)
+				return err
+			})
+			return e.Dispatched
+		}
+		if dispatched(old1.ID) || !dispatched(done.ID) {
+			t.Fatalf("before mark: old1 dispatched %v, done dispatched %v; want false, true", dispatched(old1.ID), dispatched(done.ID))
+		}
 		write(t, s, func(tx hub.Tx) error {
-			return tx.MarkEventsDispatched(ctx, []string{old1.ID, old2.ID, done.ID, "evt_unknown"}, at)
+			return tx.MarkEventsDispatched(ctx, []string{old1.ID, old2.ID, done.ID, "evt_unknown"})
 		})
 		diff(t, "after mark", []string{fresh.ID}, undispatched(t0.Add(2*time.Hour), 10))
+		for _, e := range []hub.EventRecord{old1, old2, done} {
+			if !dispatched(e.ID) {
+				t.Errorf("%s not dispatched after mark", e.ID)
+			}
+		}
+		if dispatched(fresh.ID) {
+			t.Error("fresh dispatched, never marked")
+		}
+		// The dispatch reads (EventsByID) and the feed say the same.
 		read(t, s, func(tx hub.Tx) error {
-			e, err := tx.Event(ctx, w.biz.ID, old1.ID)
-			if err != nil {
-				return err
+			evs, err := tx.EventsByID(ctx, w.biz.ID, []string{old1.ID, fresh.ID})
+			got := map[string]bool{}
+			for _, e := range evs {
+				got[e.ID] = e.Dispatched
 			}
-			diff(t, "dispatched at", &at, e.DispatchedAt)
-			e, err = tx.Event(ctx, w.biz.ID, done.ID)
-			if err != nil {
-				return err
-			}
-			diff(t, "first dispatch kept", done.DispatchedAt, e.DispatchedAt)
-			return nil
+			diff(t, "by id", map[string]bool{old1.ID: true, fresh.ID: false}, got)
+			return err
 		})
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, nil, at) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, nil) })
 
-		// Many events in one call: several INSERT and UPDATE batches.
+		// Many events in one call: several INSERT and DELETE batches.
 		many := make([]hub.EventRecord, 1234)
 		manyIDs := make([]string, len(many))
 		for i := range many {
@@ -581,7 +598,7 @@ func TestOutbox(t *testing.T) {
 		if got := undispatched(t0, 5000); len(got) != len(many) {
 			t.Fatalf("%d undispatched, want %d", len(got), len(many))
 		}
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, manyIDs, at) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, manyIDs) })
 		diff(t, "after marking many", []string(nil), undispatched(t0, 5000), cmpopts.EquateEmpty())
 	})
 }
