@@ -116,7 +116,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 		if runs, err = s.startAutomations(ctx, tx, businessID, todoEvents, now); err != nil {
 			return err
 		}
-		return tx.MarkEventsDispatched(ctx, todo)
+		return tx.MarkEventsDispatched(ctx, todoEvents)
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/7loc/hub/hub"
@@ -214,19 +215,27 @@ func (t *tx) UndispatchedEvents(ctx context.Context, at time.Time, after *hub.Ev
 }
 
 // MarkEventsDispatched implements hub.Tx: the events leave the outbox;
-// unknown ids and events dispatched before are skipped. On PostgreSQL the
-// delete goes out with the next statement or COMMIT. The outbox's key is
-// (created_at, id), found through the events' primary key.
-func (t *tx) MarkEventsDispatched(ctx context.Context, ids []string) error {
-	for len(ids) > 0 {
-		n := min(len(ids), idBatch)
-		args := make([]any, 0, n)
-		for _, id := range ids[:n] {
-			args = append(args, id)
+// unknown events and events dispatched before are skipped. On PostgreSQL the
+// delete goes out with the next statement or COMMIT. Each event is named by
+// the outbox's key, (created_at, id), one OR'ed term each, so that both
+// databases look each one up in the key: a join with events or a list of
+// pairs can be planned as a walk over the whole outbox, which grows with
+// every event not yet dispatched.
+func (t *tx) MarkEventsDispatched(ctx context.Context, events []*hub.EventRecord) error {
+	for len(events) > 0 {
+		n := min(len(events), eventBatch)
+		args := make([]any, 0, 2*n)
+		var q strings.Builder
+		q.WriteString("DELETE FROM event_outbox WHERE ")
+		for i, e := range events[:n] {
+			if i > 0 {
+				q.WriteString(" OR ")
+			}
+			q.WriteString("(created_at = ? AND id = ?)")
+			args = append(args, t.tm(e.CreatedAt), e.ID)
 		}
-		ids = ids[n:]
-		if err := t.deferExec(ctx, "event", "DELETE FROM event_outbox WHERE (created_at, id) IN"+
-			" (SELECT created_at, id FROM events WHERE id IN ("+inList(n)+"))", args...); err != nil {
+		events = events[n:]
+		if err := t.deferExec(ctx, "event", q.String(), args...); err != nil {
 			return err
 		}
 	}

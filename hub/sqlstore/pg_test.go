@@ -190,8 +190,8 @@ func TestMarkEventsDispatchedTwice(t *testing.T) {
 		ctx := context.Background()
 		e := w.event(hub.StampAdded, t0, nil, nil, nil)
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{e}) })
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []string{e.ID}) })
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []string{e.ID, "evt_unknown"}) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&e}) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&e, {ID: "evt_unknown", CreatedAt: t0}}) })
 		read(t, s, func(tx hub.Tx) error {
 			got, err := tx.Event(ctx, w.biz.ID, e.ID)
 			if err == nil && !got.Dispatched {

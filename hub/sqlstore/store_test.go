@@ -564,7 +564,7 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("before mark: old1 dispatched %v, done dispatched %v; want false, true", dispatched(old1.ID), dispatched(done.ID))
 		}
 		write(t, s, func(tx hub.Tx) error {
-			return tx.MarkEventsDispatched(ctx, []string{old1.ID, old2.ID, done.ID, "evt_unknown"})
+			return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&old1, &old2, &done, {ID: "evt_unknown", CreatedAt: t0}})
 		})
 		diff(t, "after mark", []string{fresh.ID}, undispatched(t0.Add(2*time.Hour), 10))
 		for _, e := range []hub.EventRecord{old1, old2, done} {
@@ -589,16 +589,16 @@ func TestOutbox(t *testing.T) {
 
 		// Many events in one call: several INSERT and DELETE batches.
 		many := make([]hub.EventRecord, 1234)
-		manyIDs := make([]string, len(many))
+		manyPtrs := make([]*hub.EventRecord, len(many))
 		for i := range many {
 			many[i] = w.event(hub.CardOpened, t0.Add(-time.Hour), nil, nil, nil)
-			manyIDs[i] = many[i].ID
+			manyPtrs[i] = &many[i]
 		}
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, many) })
 		if got := undispatched(t0, 5000); len(got) != len(many) {
 			t.Fatalf("%d undispatched, want %d", len(got), len(many))
 		}
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, manyIDs) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, manyPtrs) })
 		diff(t, "after marking many", []string(nil), undispatched(t0, 5000), cmpopts.EquateEmpty())
 	})
 }
