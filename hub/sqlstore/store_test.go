@@ -1183,3 +1183,51 @@ func TestDrawnVoucherCodeTakenIsDrawnAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrateEventOutboxOnExisting applies 0015 to events written before it:
+// those not dispatched yet move to the outbox, the others stay dispatched.
+func TestMigrateEventOutboxOnExisting(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		pending1, pending2 := w.event(hub.StampAdded, t0, nil, nil, nil), w.event(hub.CardOpened, t0.Add(time.Second), nil, nil, nil)
+		done := w.event(hub.StampAdded, t0, nil, nil, nil)
+		done.Dispatched = true
+		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{pending1, done, pending2}) })
+		// Back to the shape before 0015, with the same state.
+		typ, fk := "TEXT", ""
+		if s.Dialect() == sqlstore.DialectPostgres {
+			typ = "TIMESTAMPTZ(3)"
+			fk = " ALTER TABLE events ADD CONSTRAINT events_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses (id);"
+		}
+		if err := s.ExecForTest(ctx, "ALTER TABLE events ADD COLUMN dispatched_at "+typ+";"+fk+
+			" UPDATE events SET dispatched_at = created_at WHERE NOT EXISTS"+
+			" (SELECT 1 FROM event_outbox o WHERE o.created_at = events.created_at AND o.id = events.id);"+
+			" DROP TABLE event_outbox;"+
+			" CREATE INDEX events_undispatched_idx ON events (created_at, id) WHERE dispatched_at IS NULL;"+
+			" DELETE FROM schema_migrations WHERE version = 15"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		read(t, s, func(tx hub.Tx) error {
+			got, err := tx.UndispatchedEvents(ctx, t0.Add(time.Hour), nil, 10)
+			diff(t, "undispatched after 0015", []string{pending1.ID, pending2.ID}, ids(got, func(e *hub.EventRecord) string { return e.ID }))
+			return err
+		})
+		read(t, s, func(tx hub.Tx) error {
+			e, err := tx.Event(ctx, w.biz.ID, done.ID)
+			if err == nil && !e.Dispatched {
+				t.Error("an event dispatched before 0015 is not dispatched after it")
+			}
+			return err
+		})
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&pending1, &pending2}) })
+		read(t, s, func(tx hub.Tx) error {
+			got, err := tx.UndispatchedEvents(ctx, t0.Add(time.Hour), nil, 10)
+			diff(t, "undispatched after the mark", []string(nil), ids(got, func(e *hub.EventRecord) string { return e.ID }), cmpopts.EquateEmpty())
+			return err
+		})
+	})
+}
