@@ -124,11 +124,11 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 	return nil
 }
 
-// DispatchTx reads what dispatching a batch of events needs in one query,
-// whatever the batch's size.
+// DispatchTx reads what dispatching a batch of events needs in one round
+// trip, whatever the batch's size.
 type DispatchTx interface {
 	// EventsWithHooks returns EventsByID's events and HooksForEvents' hooks
-	// for the types of the undispatched ones among them, in one query.
+	// for the types of the undispatched ones among them, in one round trip.
 	EventsWithHooks(ctx context.Context, businessID string, ids []string) ([]*EventRecord, []*Hook, error)
 	// EventsByID returns the business's events among ids, in any order;
 	// unknown ids are left out.
@@ -139,7 +139,7 @@ type DispatchTx interface {
 }
 
 // dispatchSource returns how DispatchEvents reads the events of a batch and
-// the hooks of an event type, from one query made here (without webhooks,
+// the hooks of an event type, from one read made here (without webhooks,
 // the events alone).
 func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, ids []string) (
 	event func(id string) (*EventRecord, error), hooksFor func(EventType) ([]*Hook, error), err error) {
