@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -74,7 +73,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 			if err != nil {
 				return err
 			}
-			if e.DispatchedAt != nil {
+			if e.Dispatched {
 				continue
 			}
 			todo = append(todo, id)
@@ -116,7 +115,7 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 		if runs, err = s.startAutomations(ctx, tx, businessID, todoEvents, now); err != nil {
 			return err
 		}
-		return tx.MarkEventsDispatched(ctx, todo, now)
+		return tx.MarkEventsDispatched(ctx, todoEvents)
 	})
 	if err != nil {
 		return err
@@ -125,9 +124,12 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 	return nil
 }
 
-// DispatchTx reads what dispatching a batch of events needs in two queries,
-// whatever the batch's size.
+// DispatchTx reads what dispatching a batch of events needs in one round
+// trip, whatever the batch's size.
 type DispatchTx interface {
+	// EventsWithHooks returns EventsByID's events and HooksForEvents' hooks
+	// for the types of the undispatched ones among them, in one round trip.
+	EventsWithHooks(ctx context.Context, businessID string, ids []string) ([]*EventRecord, []*Hook, error)
 	// EventsByID returns the business's events among ids, in any order;
 	// unknown ids are left out.
 	EventsByID(ctx context.Context, businessID string, ids []string) ([]*EventRecord, error)
@@ -137,26 +139,23 @@ type DispatchTx interface {
 }
 
 // dispatchSource returns how DispatchEvents reads the events of a batch and
-// the hooks of an event type, from two queries made here.
+// the hooks of an event type, from one read made here (without webhooks,
+// the events alone).
 func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, ids []string) (
 	event func(id string) (*EventRecord, error), hooksFor func(EventType) ([]*Hook, error), err error) {
-	evs, err := tx.EventsByID(ctx, businessID, ids)
+	var evs []*EventRecord
+	var hooks []*Hook
+	if s.webhooks != nil {
+		evs, hooks, err = tx.EventsWithHooks(ctx, businessID, ids)
+	} else {
+		evs, err = tx.EventsByID(ctx, businessID, ids)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	byID := make(map[string]*EventRecord, len(evs))
-	var types []EventType
 	for _, e := range evs {
 		byID[e.ID] = e
-		if e.DispatchedAt == nil && !slices.Contains(types, e.Type) {
-			types = append(types, e.Type)
-		}
-	}
-	var hooks []*Hook
-	if s.webhooks != nil && len(types) > 0 {
-		if hooks, err = tx.HooksForEvents(ctx, businessID, types); err != nil {
-			return nil, nil, err
-		}
 	}
 	return func(id string) (*EventRecord, error) {
 			if e, ok := byID[id]; ok {

@@ -325,15 +325,17 @@ type Event struct {
 // EventRecord is an event as stored: the indexed columns and the envelope,
 // marshalled once when the event is written.
 type EventRecord struct {
-	ID           string
-	BusinessID   string
-	Type         EventType
-	CustomerID   *string
-	CardID       *string
-	VoucherID    *string
-	CreatedAt    time.Time
-	DispatchedAt *time.Time
-	Payload      json.RawMessage
+	ID         string
+	BusinessID string
+	Type       EventType
+	CustomerID *string
+	CardID     *string
+	VoucherID  *string
+	CreatedAt  time.Time
+	// Dispatched reports whether the event was handed to its consumers
+	// (it has left the outbox); set on an event written, it skips the outbox.
+	Dispatched bool
+	Payload    json.RawMessage
 }
 
 // Record marshals the event into its stored form.

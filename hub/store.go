@@ -136,7 +136,9 @@ type EventTx interface {
 	// dispatched, oldest first (created_at, id), after the event after when
 	// it is not nil.
 	UndispatchedEvents(ctx context.Context, t time.Time, after *EventRecord, limit int) ([]*EventRecord, error)
-	MarkEventsDispatched(ctx context.Context, ids []string, at time.Time) error
+	// MarkEventsDispatched takes the events (their ID and CreatedAt) out of
+	// the outbox; unknown events and events dispatched before are skipped.
+	MarkEventsDispatched(ctx context.Context, events []*EventRecord) error
 }
 
 // HookTx reads and writes webhook subscriptions and their delivery log.

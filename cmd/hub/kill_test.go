@@ -134,7 +134,7 @@ func TestKilledProcessesLoseNoEvent(t *testing.T) {
 				page = page[:100]
 			}
 			for _, e := range page {
-				got[e.ID] = e.DispatchedAt != nil
+				got[e.ID] = e.Dispatched
 			}
 			if len(page) < 100 {
 				return got

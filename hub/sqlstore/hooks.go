@@ -181,7 +181,7 @@ func prefixed(alias, cols string) string {
 
 // deliveryStateQuery reads a delivery job's hook, its event and whether the
 // event was delivered to the hook, in one statement.
-var deliveryStateQuery = "SELECT " + prefixed("h", hookCols) + ", " + prefixed("e", eventCols) +
+var deliveryStateQuery = "SELECT " + prefixed("h", hookCols) + ", " + eventCols +
 	// "AND d.delivered" matches the partial index's predicate word for word, which SQLite needs to use it.
 	", EXISTS (SELECT 1 FROM delivery_attempts d WHERE d.hook_id = h.id AND d.event_id = e.id AND d.delivered)" +
 	" FROM hooks h, events e WHERE h.id = ? AND h.business_id = ? AND e.id = ? AND e.business_id = ?"
@@ -202,7 +202,7 @@ func (t *tx) DeliveryState(ctx context.Context, businessID, hookID, eventID stri
 		nullTimeDest{&h.PreviousSecretUntil}, &h.Status, nullTimeDest{&h.FailingSince}, timeDest{&h.ActiveSince},
 		timeDest{&h.CreatedAt},
 		&e.ID, &e.BusinessID, &typ, &e.CustomerID, &e.CardID, &e.VoucherID,
-		timeDest{&e.CreatedAt}, nullTimeDest{&e.DispatchedAt}, &payload,
+		timeDest{&e.CreatedAt}, &e.Dispatched, &payload,
 		&delivered)
 	if err != nil {
 		return nil, nil, false, mapErr(err, "delivery")

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
@@ -184,19 +186,20 @@ func TestDeferredInsertConflict(t *testing.T) {
 	})
 }
 
-func TestMarkEventsDispatchedKeepsFirstTime(t *testing.T) {
+func TestMarkEventsDispatchedTwice(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
 		w := newWorld(t, s)
 		ctx := context.Background()
 		e := w.event(hub.StampAdded, t0, nil, nil, nil)
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{e}) })
-		first, later := t0.Add(time.Second), t0.Add(time.Hour)
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []string{e.ID}, first) })
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []string{e.ID, "evt_unknown"}, later) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&e}) })
+		write(t, s, func(tx hub.Tx) error {
+			return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&e, {ID: "evt_unknown", CreatedAt: t0}})
+		})
 		read(t, s, func(tx hub.Tx) error {
 			got, err := tx.Event(ctx, w.biz.ID, e.ID)
-			if err == nil {
-				diff(t, "dispatched at", &first, got.DispatchedAt)
+			if err == nil && !got.Dispatched {
+				t.Error("not dispatched after two marks")
 			}
 			return err
 		})
@@ -318,5 +321,95 @@ func TestDispatchQueries(t *testing.T) {
 			}
 			return nil
 		})
+	})
+}
+
+// TestEventsWithHooks holds the dispatch's one query to what its two
+// (EventsByID, then HooksForEvents of the undispatched events' types) return.
+func TestEventsWithHooks(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		w, other := newWorld(t, s), newWorld(t, s)
+		ctx := context.Background()
+		all := newHook(w.biz.ID, hub.HookAllEvents, "https://example.com/all")
+		stamps := newHook(w.biz.ID, string(hub.StampAdded), "https://example.com/stamps")
+		stamps2 := newHook(w.biz.ID, string(hub.StampAdded), "https://example.com/stamps2")
+		goals := newHook(w.biz.ID, string(hub.GoalReached), "https://example.com/goals")
+		goals.Status = hub.HookDisabled
+		vouchers := newHook(w.biz.ID, string(hub.VoucherIssuedEv), "https://example.com/vouchers")
+		elsewhere := newHook(other.biz.ID, hub.HookAllEvents, "https://example.com/all")
+		createHooks(t, s, all, stamps, stamps2, goals, vouchers, elsewhere)
+		stamp1, stamp2 := w.event(hub.StampAdded, t0, nil, nil, nil), w.event(hub.StampAdded, t0, nil, nil, nil)
+		goal := w.event(hub.GoalReached, t0, nil, nil, nil)
+		voucher := w.event(hub.VoucherIssuedEv, t0, nil, nil, nil)
+		voucher.Dispatched = true
+		opened := w.event(hub.CardOpened, t0, nil, nil, nil)
+		foreign := other.event(hub.StampAdded, t0, nil, nil, nil)
+		write(t, s, func(tx hub.Tx) error {
+			return tx.InsertEvents(ctx, []hub.EventRecord{stamp1, stamp2, goal, voucher, opened, foreign})
+		})
+		tests := []struct {
+			name       string
+			ids        []string
+			events     []string
+			dispatched []string
+			hooks      []*hub.Hook
+		}{
+			{"none", nil, nil, nil, nil},
+			{"unknown and another business's", []string{"evt_unknown", foreign.ID}, nil, nil, nil},
+			{"two stamps: each hook once", []string{stamp1.ID, stamp2.ID}, []string{stamp1.ID, stamp2.ID}, nil,
+				[]*hub.Hook{all, stamps, stamps2}},
+			{"a disabled hook's type", []string{goal.ID}, []string{goal.ID}, nil, []*hub.Hook{all}},
+			{"a dispatched event brings no hooks", []string{voucher.ID}, []string{voucher.ID}, []string{voucher.ID}, nil},
+			{"a type without its own hooks", []string{opened.ID, voucher.ID}, []string{opened.ID, voucher.ID}, []string{voucher.ID},
+				[]*hub.Hook{all}},
+			{"everything", []string{opened.ID, goal.ID, voucher.ID, stamp2.ID, foreign.ID, "evt_unknown"},
+				[]string{opened.ID, goal.ID, voucher.ID, stamp2.ID}, []string{voucher.ID}, []*hub.Hook{all, stamps, stamps2}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				read(t, s, func(tx hub.Tx) error {
+					evs, hooks, err := tx.EventsWithHooks(ctx, w.biz.ID, tc.ids)
+					if err != nil {
+						return err
+					}
+					var got, gotDispatched []string
+					for _, e := range evs {
+						got = append(got, e.ID)
+						if e.Dispatched {
+							gotDispatched = append(gotDispatched, e.ID)
+						}
+					}
+					slices.Sort(got)
+					slices.Sort(gotDispatched)
+					want, wantDispatched := slices.Clone(tc.events), slices.Clone(tc.dispatched)
+					slices.Sort(want)
+					slices.Sort(wantDispatched)
+					diff(t, "events", want, got, cmpopts.EquateEmpty())
+					diff(t, "dispatched", wantDispatched, gotDispatched, cmpopts.EquateEmpty())
+					wantHooks := slices.Clone(tc.hooks)
+					slices.SortFunc(wantHooks, func(a, b *hub.Hook) int { return strings.Compare(a.ID, b.ID) })
+					diff(t, "hooks", wantHooks, hooks, cmpopts.EquateEmpty())
+					// The same as the two queries it replaces.
+					byID, err := tx.EventsByID(ctx, w.biz.ID, tc.ids)
+					if err != nil {
+						return err
+					}
+					var types []hub.EventType
+					for _, e := range byID {
+						if !e.Dispatched && !slices.Contains(types, e.Type) {
+							types = append(types, e.Type)
+						}
+					}
+					if len(types) > 0 {
+						twoQueries, err := tx.HooksForEvents(ctx, w.biz.ID, types)
+						if err != nil {
+							return err
+						}
+						diff(t, "hooks against HooksForEvents", twoQueries, hooks, cmpopts.EquateEmpty())
+					}
+					return nil
+				})
+			})
+		}
 	})
 }

@@ -528,7 +528,7 @@ func TestOutbox(t *testing.T) {
 		old2 := w.event(hub.StampAdded, t0.Add(time.Second), nil, nil, nil)
 		fresh := w.event(hub.StampAdded, t0.Add(time.Hour), nil, nil, nil)
 		done := w.event(hub.StampAdded, t0, nil, nil, nil)
-		done.DispatchedAt = ptr(t0)
+		done.Dispatched = true
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{fresh, old2, old1, done}) })
 
 		undispatched := func(at time.Time, limit int) []string {
@@ -550,38 +550,55 @@ func TestOutbox(t *testing.T) {
 			return err
 		})
 
-		at := t0.Add(time.Minute)
+		dispatched := func(id string) bool {
+			t.Helper()
+			var e *hub.EventRecord
+			read(t, s, func(tx hub.Tx) error {
+				var err error
+				e, err = tx.Event(ctx, w.biz.ID, id)
+				return err
+			})
+			return e.Dispatched
+		}
+		if dispatched(old1.ID) || !dispatched(done.ID) {
+			t.Fatalf("before mark: old1 dispatched %v, done dispatched %v; want false, true", dispatched(old1.ID), dispatched(done.ID))
+		}
 		write(t, s, func(tx hub.Tx) error {
-			return tx.MarkEventsDispatched(ctx, []string{old1.ID, old2.ID, done.ID, "evt_unknown"}, at)
+			return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&old1, &old2, &done, {ID: "evt_unknown", CreatedAt: t0}})
 		})
 		diff(t, "after mark", []string{fresh.ID}, undispatched(t0.Add(2*time.Hour), 10))
+		for _, e := range []hub.EventRecord{old1, old2, done} {
+			if !dispatched(e.ID) {
+				t.Errorf("%s not dispatched after mark", e.ID)
+			}
+		}
+		if dispatched(fresh.ID) {
+			t.Error("fresh dispatched, never marked")
+		}
+		// The dispatch reads (EventsByID) and the feed say the same.
 		read(t, s, func(tx hub.Tx) error {
-			e, err := tx.Event(ctx, w.biz.ID, old1.ID)
-			if err != nil {
-				return err
+			evs, err := tx.EventsByID(ctx, w.biz.ID, []string{old1.ID, fresh.ID})
+			got := map[string]bool{}
+			for _, e := range evs {
+				got[e.ID] = e.Dispatched
 			}
-			diff(t, "dispatched at", &at, e.DispatchedAt)
-			e, err = tx.Event(ctx, w.biz.ID, done.ID)
-			if err != nil {
-				return err
-			}
-			diff(t, "first dispatch kept", done.DispatchedAt, e.DispatchedAt)
-			return nil
+			diff(t, "by id", map[string]bool{old1.ID: true, fresh.ID: false}, got)
+			return err
 		})
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, nil, at) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, nil) })
 
-		// Many events in one call: several INSERT and UPDATE batches.
+		// Many events in one call: several INSERT and DELETE batches.
 		many := make([]hub.EventRecord, 1234)
-		manyIDs := make([]string, len(many))
+		manyPtrs := make([]*hub.EventRecord, len(many))
 		for i := range many {
 			many[i] = w.event(hub.CardOpened, t0.Add(-time.Hour), nil, nil, nil)
-			manyIDs[i] = many[i].ID
+			manyPtrs[i] = &many[i]
 		}
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, many) })
 		if got := undispatched(t0, 5000); len(got) != len(many) {
 			t.Fatalf("%d undispatched, want %d", len(got), len(many))
 		}
-		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, manyIDs, at) })
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, manyPtrs) })
 		diff(t, "after marking many", []string(nil), undispatched(t0, 5000), cmpopts.EquateEmpty())
 	})
 }
@@ -1164,5 +1181,53 @@ func TestDrawnVoucherCodeTakenIsDrawnAgain(t *testing.T) {
 		if got := stamps(); got != before+1 {
 			t.Errorf("after the conflict stamps_total = %d, want %d", got, before+1)
 		}
+	})
+}
+
+// TestMigrateEventOutboxOnExisting applies 0015 to events written before it:
+// those not dispatched yet move to the outbox, the others stay dispatched.
+func TestMigrateEventOutboxOnExisting(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		pending1, pending2 := w.event(hub.StampAdded, t0, nil, nil, nil), w.event(hub.CardOpened, t0.Add(time.Second), nil, nil, nil)
+		done := w.event(hub.StampAdded, t0, nil, nil, nil)
+		done.Dispatched = true
+		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{pending1, done, pending2}) })
+		// Back to the shape before 0015, with the same state.
+		typ, fk := "TEXT", ""
+		if s.Dialect() == sqlstore.DialectPostgres {
+			typ = "TIMESTAMPTZ(3)"
+			fk = " ALTER TABLE events ADD CONSTRAINT events_business_id_fkey FOREIGN KEY (business_id) REFERENCES businesses (id);"
+		}
+		if err := s.ExecForTest(ctx, "ALTER TABLE events ADD COLUMN dispatched_at "+typ+";"+fk+
+			" UPDATE events SET dispatched_at = created_at WHERE NOT EXISTS"+
+			" (SELECT 1 FROM event_outbox o WHERE o.created_at = events.created_at AND o.id = events.id);"+
+			" DROP TABLE event_outbox;"+
+			" CREATE INDEX events_undispatched_idx ON events (created_at, id) WHERE dispatched_at IS NULL;"+
+			" DELETE FROM schema_migrations WHERE version = 15"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		read(t, s, func(tx hub.Tx) error {
+			got, err := tx.UndispatchedEvents(ctx, t0.Add(time.Hour), nil, 10)
+			diff(t, "undispatched after 0015", []string{pending1.ID, pending2.ID}, ids(got, func(e *hub.EventRecord) string { return e.ID }))
+			return err
+		})
+		read(t, s, func(tx hub.Tx) error {
+			e, err := tx.Event(ctx, w.biz.ID, done.ID)
+			if err == nil && !e.Dispatched {
+				t.Error("an event dispatched before 0015 is not dispatched after it")
+			}
+			return err
+		})
+		write(t, s, func(tx hub.Tx) error { return tx.MarkEventsDispatched(ctx, []*hub.EventRecord{&pending1, &pending2}) })
+		read(t, s, func(tx hub.Tx) error {
+			got, err := tx.UndispatchedEvents(ctx, t0.Add(time.Hour), nil, 10)
+			diff(t, "undispatched after the mark", []string(nil), ids(got, func(e *hub.EventRecord) string { return e.ID }), cmpopts.EquateEmpty())
+			return err
+		})
 	})
 }

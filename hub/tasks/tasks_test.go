@@ -95,7 +95,7 @@ func (e *env) undispatched(t *testing.T) int {
 	}
 	n := 0
 	for _, ev := range evs {
-		if ev.DispatchedAt == nil {
+		if !ev.Dispatched {
 			n++
 		}
 	}

@@ -109,7 +109,7 @@ func TestWakerHook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.DispatchedAt != nil {
+			if ev.Dispatched {
 				break
 			}
 			if time.Since(start) > 250*time.Millisecond {
