@@ -73,19 +73,23 @@ func TestPreviewAudienceEstimate(t *testing.T) {
 					t.Errorf("without Estimate (-exact +got):\n%s", diff)
 				}
 
-				in.Estimate = 1500 // 2,000 customers are less than twice that
+				in.Estimate = 2000 // 2,000 customers are not more than twice that
 				if got, err = m.svc.PreviewAudience(ctx, m.biz, in); err != nil {
 					t.Fatal(err)
 				}
 				if diff := cmp.Diff(exact, got); diff != "" {
-					t.Errorf("Estimate 1,500 of 2,000 (-exact +got):\n%s", diff)
+					t.Errorf("Estimate 2,000 of 2,000 (-exact +got):\n%s", diff)
 				}
 
 				in.Estimate = 150
 				if got, err = m.svc.PreviewAudience(ctx, m.biz, in); err != nil {
 					t.Fatal(err)
 				}
-				k := (150 + buckets[0] - 1) / buckets[0] // the buckets for 150 customers, from bucket 0's size
+				probed := 0 // the customers of the 16 buckets PreviewAudience counts to size its sample
+				for _, n := range buckets[:16] {
+					probed += n
+				}
+				k := (150*16 + probed - 1) / probed // the buckets for 150 customers
 				want := sampleReference(t, st, m.biz, a, m.clock(), order, configured, k)
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("Estimate 150, %d buckets (-reference over the sample +got):\n%s", k, diff)

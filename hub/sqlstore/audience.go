@@ -166,6 +166,7 @@ func (t *tx) reachQuery(q hub.AudienceQuery) (string, []any, []string, error) {
 	}
 	c := audienceCompiler{t: t, now: q.Now}
 	if q.Sample > 0 && q.Sample < hub.SampleBuckets && len(chans) > 0 {
+		c.perRow = true
 		// A sample is a few thousand customers: each one's reach from
 		// subqueries on the indexes, as AudienceMembers computes it, costs
 		// less than joining the contacts of every customer of the business.
@@ -248,6 +249,21 @@ type audienceCompiler struct {
 	t    *tx
 	now  time.Time
 	args []any
+	// perRow asks for subqueries run once per customer (a sample).
+	perRow bool
+}
+
+// exists returns EXISTS over the subquery sub. With perRow on PostgreSQL
+// the subquery ends in OFFSET 0, which keeps the planner from turning it
+// into a join or a hashed subplan over the whole table: for the few
+// thousand customers of a sample an index lookup each is far cheaper
+// (measured: 169 ms with a hash over every card and contact of the
+// business, against a few ms).
+func (c *audienceCompiler) exists(sub string) string {
+	if c.perRow && c.t.pg != nil {
+		sub += " OFFSET 0"
+	}
+	return "EXISTS (" + sub + ")"
 }
 
 // arg records an argument and returns its placeholder.
@@ -319,12 +335,12 @@ func (c *audienceCompiler) leaf(a *hub.Audience) (string, error) {
 		return strValues(c, a, func(test string) string { return "cu.language " + test })
 	case hub.AudienceCardTemplate:
 		return strValues(c, a, func(test string) string {
-			return "EXISTS (SELECT 1 FROM cards ca WHERE ca.customer_id = cu.id AND ca.template_id " + test + ")"
+			return c.exists("SELECT 1 FROM cards ca WHERE ca.customer_id = cu.id AND ca.template_id " + test)
 		})
 	case hub.AudienceStamps, hub.AudienceStampsTotal:
 		col := "ca." + a.Field // from the allow-list
 		return intValues(c, a, func(test string) string {
-			return "EXISTS (SELECT 1 FROM cards ca WHERE ca.customer_id = cu.id AND " + col + " " + test + ")"
+			return c.exists("SELECT 1 FROM cards ca WHERE ca.customer_id = cu.id AND " + col + " " + test)
 		})
 	case hub.AudienceBirthdayMonth:
 		// The stored birthday is YYYY-MM-DD; its month is compared as
@@ -460,9 +476,9 @@ func (c *audienceCompiler) openVouchers(a *hub.Audience) (string, error) {
 		n := vs[0]
 		switch {
 		case a.Op == hub.AudienceGt && n == 0, a.Op == hub.AudienceGte && n == 1:
-			return "EXISTS (SELECT 1" + from() + ")", nil
+			return c.exists("SELECT 1" + from()), nil
 		case a.Op == hub.AudienceEq && n == 0, a.Op == hub.AudienceLt && n == 1, a.Op == hub.AudienceLte && n == 0:
-			return "NOT EXISTS (SELECT 1" + from() + ")", nil
+			return "NOT " + c.exists("SELECT 1"+from()), nil
 		}
 		q := "(SELECT COUNT(*)" + from() + ") " + sqlOps[a.Op] + " "
 		return q + c.arg(n), nil
@@ -484,15 +500,15 @@ func (c *audienceCompiler) consent(ch string) string {
 // (telegram, viber), or a contact or a phone number (whatsapp).
 func (c *audienceCompiler) address(ch string) string {
 	contact := func(extra string) string {
-		return "EXISTS (SELECT 1 FROM customer_contacts cc WHERE cc.customer_id = cu.id AND cc.channel = " +
-			c.arg(ch) + extra + ")"
+		return c.exists("SELECT 1 FROM customer_contacts cc WHERE cc.customer_id = cu.id AND cc.channel = " +
+			c.arg(ch) + extra)
 	}
 	switch ch {
 	case hub.ChannelEmail:
 		return "(cu.email IS NOT NULL AND NOT " + contact(" AND NOT cc.reachable") + ")"
 	case hub.ChannelPush:
-		return "(EXISTS (SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id" +
-			" WHERE ca.customer_id = cu.id) AND NOT " + contact(" AND NOT cc.reachable") + ")"
+		return "(" + c.exists("SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id"+
+			" WHERE ca.customer_id = cu.id") + " AND NOT " + contact(" AND NOT cc.reachable") + ")"
 	case hub.ChannelWhatsApp:
 		return "(" + contact(" AND cc.reachable") + " OR (cu.phone IS NOT NULL AND NOT " + contact("") + "))"
 	}

@@ -251,13 +251,13 @@ func TestAudienceReachSample(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, sample := range []int{1, 16, 40, 63} {
+			for _, sample := range []int{1, 100, 512, 1023} {
 				for _, chans := range [][]string{{}, {"email", "whatsapp"}} {
 					t.Run(fmt.Sprintf("%s/%d/%v", filter, sample, chans), func(t *testing.T) {
 						q := hub.AudienceQuery{BusinessID: p.w.biz.ID, Filter: f, Now: audienceNow, Channels: chans, Sample: sample}
 						want := reachCounts(t, s, q, chans)
-						if filter == "" && sample == 63 && len(want) == 0 {
-							t.Fatal("no customer in buckets 0-62: the reference is empty")
+						if filter == "" && sample == 512 && len(want) == 0 {
+							t.Fatal("no customer in buckets 0-511: the reference is empty")
 						}
 						diff(t, "counts by reach", want, audienceReach(t, s, q))
 					})
