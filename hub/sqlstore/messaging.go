@@ -307,6 +307,16 @@ func (t *tx) PassOffer(ctx context.Context, businessID, cardID string) (*hub.Pas
 		})
 }
 
+// byIDsBusiness scopes a statement that names its deliveries by id to
+// their business (its argument follows the ids') without offering the
+// planner business_id as an index key: deliveries are found by the primary
+// key. PostgreSQL, planning against statistics taken while a campaign's
+// deliveries were still few, otherwise chose (business_id, customer_id,
+// created_at) and read every delivery of the business per statement
+// (193 million index entries for 50,000 messages; 2.2 ms of PostgreSQL CPU
+// per message instead of 0.7).
+const byIDsBusiness = "business_id || '' = ?"
+
 // DeliveriesByID implements hub.Tx: in id order, locked on PostgreSQL when
 // forUpdate (rows are locked in id order, so two batches that share
 // deliveries cannot deadlock).
@@ -315,9 +325,9 @@ func (t *tx) DeliveriesByID(ctx context.Context, businessID string, ids []string
 		return nil, nil
 	}
 	return list(ctx, t, deliveryKind,
-		"SELECT "+deliveryCols+" FROM deliveries d WHERE business_id = ? AND id IN ("+inList(len(ids))+")"+
+		"SELECT "+deliveryCols+" FROM deliveries d WHERE id IN ("+inList(len(ids))+") AND "+byIDsBusiness+
 			" ORDER BY id"+t.lock(forUpdate, "d"),
-		append([]any{businessID}, strArgs(ids)...), scanDelivery)
+		append(strArgs(ids), businessID), scanDelivery)
 }
 
 // ChannelContacts implements hub.Tx.
@@ -416,11 +426,12 @@ func (t *tx) updateDeliverySet(ctx context.Context, ds []*hub.Delivery) error {
 		}
 		b.WriteString(" ELSE " + c.name + " END, ")
 	}
-	b.WriteString("updated_at = ?, sent_at = ? WHERE business_id = ? AND id IN (" + inList(len(ds)) + ")")
-	args = append(args, t.tm(ds[0].UpdatedAt), t.ntm(ds[0].SentAt), ds[0].BusinessID)
+	b.WriteString("updated_at = ?, sent_at = ? WHERE id IN (" + inList(len(ds)) + ") AND " + byIDsBusiness)
+	args = append(args, t.tm(ds[0].UpdatedAt), t.ntm(ds[0].SentAt))
 	for _, d := range ds {
 		args = append(args, d.ID)
 	}
+	args = append(args, ds[0].BusinessID)
 	return t.deferCount(ctx, deliveryKind, b.String(), len(ds), args...)
 }
 
