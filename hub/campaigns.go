@@ -972,11 +972,11 @@ type AudiencePreviewInput struct {
 // AudienceEstimateSample is the sample the console's live audience count
 // estimates from. The 95 % margin of an estimated audience of A customers
 // is about 1.96·√(A(1-q)/q) for a sample of a share q of the business:
-// with 2,000 of 100,000 customers, ±5 % of an audience of 70,000 and ±14 %
+// with 1,500 of 100,000 customers, ±6 % of an audience of 70,000 and ±16 %
 // of one of 10,000. Each condition of a sampled customer's filter and reach
-// costs SQLite (modernc) 1–5 µs of CPU, so 2,000 keep the count well
+// costs SQLite (modernc) 1–5 µs of CPU, so 1,500 keep the count well
 // under the 50 ms of a page.
-const AudienceEstimateSample = 2_000
+const AudienceEstimateSample = 1_500
 
 // AudiencePreview counts an audience and the channel each member would get.
 type AudiencePreview struct {

@@ -38,7 +38,7 @@
 // Without JavaScript, buttons add a row or count the audience; with htmx
 // the count per channel (hub.Service.PreviewAudience) follows every change
 // as a fragment. For a business of more than twice Config.AudienceSample
-// customers (4,000 by default) both counts are estimates from a sample of
+// customers (3,000 by default) both counts are estimates from a sample of
 // that many customers (a fair one: hub.SampleBucket), shown as "about N (±
 // margin)" at 95 %, with a "Count exactly" button whose page counts every
 // customer: an exact count of 100,000 customers takes a few hundred

@@ -210,11 +210,6 @@ func openSQLite(ctx context.Context, dbURL string, o options) (*Store, error) {
 
 	rq := common(cloneValues(query))
 	rq.Set("_query_only", "on")
-	// Readers map the file into memory (up to 1 GiB): a page read is a
-	// memory access, not a read(2) into the connection's own 2 MiB cache,
-	// which matters to reads that jump around the file (an index in one
-	// order, the rows in another: the sampled audience count).
-	rq.Add("_pragma", "mmap_size(1073741824)")
 	reader, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		writer.Close()
