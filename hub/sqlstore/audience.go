@@ -115,8 +115,8 @@ func (c *audienceCompiler) where(q hub.AudienceQuery) (filter, error) {
 //	  WHERE <as AudienceMembers>) GROUP BY r0, …
 //
 // Channels not in q.Channels (when not nil) are not computed at all. A
-// sample (q.Sample) computes each member's reach from subqueries instead,
-// as AudienceMembers does: a few thousand rows, not the whole business.
+// sample (q.Sample) computes each member's reach from lookups instead
+// (sampleReachQuery): a few thousand rows, not the whole business.
 func (t *tx) AudienceReach(ctx context.Context, q hub.AudienceQuery) ([]hub.ReachCount, error) {
 	query, args, chans, err := t.reachQuery(q)
 	if err != nil {
@@ -166,23 +166,7 @@ func (t *tx) reachQuery(q hub.AudienceQuery) (string, []any, []string, error) {
 	}
 	c := audienceCompiler{t: t, now: q.Now}
 	if q.Sample > 0 && q.Sample < hub.SampleBuckets && len(chans) > 0 {
-		c.perRow = true
-		// A sample is a few thousand customers: each one's reach from
-		// subqueries on the indexes, as AudienceMembers computes it, costs
-		// less than joining the contacts of every customer of the business.
-		var cols, groups []string
-		for i, ch := range chans {
-			name := fmt.Sprintf("r%d", i)
-			cols = append(cols, "CASE WHEN "+c.consent(ch)+" AND "+c.address(ch)+" THEN 1 ELSE 0 END AS "+name)
-			groups = append(groups, name)
-		}
-		args := c.args
-		f, err := c.where(q)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		return "SELECT " + strings.Join(groups, ", ") + ", COUNT(*) FROM (SELECT " + strings.Join(cols, ", ") +
-			" FROM customers cu" + f.sql() + ") reach GROUP BY " + strings.Join(groups, ", "), append(args, f.args...), chans, nil
+		return t.sampleReachQuery(q, chans)
 	}
 	var cols, flags, groups []string
 	push := false
@@ -240,6 +224,67 @@ func (t *tx) reachQuery(q hub.AudienceQuery) (string, []any, []string, error) {
 	}
 	return "SELECT " + strings.Join(groups, ", ") + ", COUNT(*) FROM (SELECT " + strings.Join(cols, ", ") + from + f.sql() +
 		") reach GROUP BY " + strings.Join(groups, ", "), args, chans, nil
+}
+
+// sampleReachQuery is reachQuery for a sample (q.Sample): a few thousand
+// customers, each one's reach from lookups on the indexes, which costs less
+// than joining the contacts of every customer of the business. All of a
+// customer's contacts come from one lookup, as a bitmask m: bit 2i is a
+// reachable contact on chans[i], bit 2i+1 an unreachable one (a customer
+// has at most one contact per channel). The reach of each channel is then
+// as address computes it:
+//
+//	SELECT r0, …, COUNT(*) FROM (SELECT <consent and reach from m> AS r0, …
+//	  FROM (SELECT cu.id, cu.email, cu.phone, cu.consent, (mask) AS m
+//	        FROM customers cu WHERE <as AudienceMembers> OFFSET 0) cu
+//	) reach GROUP BY r0, …
+//
+// OFFSET 0 keeps both databases from merging the inner query into the
+// outer one, which would look the contacts up once per use of m.
+func (t *tx) sampleReachQuery(q hub.AudienceQuery, chans []string) (string, []any, []string, error) {
+	c := audienceCompiler{t: t, now: q.Now, perRow: true}
+	cases := make([]string, len(chans))
+	for i, ch := range chans {
+		cases[i] = fmt.Sprintf("WHEN cc.channel = %s THEN CASE WHEN cc.reachable THEN %d ELSE %d END", c.arg(ch), 1<<(2*i), 1<<(2*i+1))
+	}
+	mask := "(SELECT COALESCE(SUM(CASE " + strings.Join(cases, " ") + " ELSE 0 END), 0)" +
+		" FROM customer_contacts cc WHERE cc.customer_id = cu.id)"
+	maskArgs := c.args
+	f, err := c.where(q)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	fence := " LIMIT -1 OFFSET 0"
+	if t.pg != nil {
+		fence = " OFFSET 0"
+	}
+	inner := "SELECT cu.id, cu.email, cu.phone, cu.consent, " + mask + " AS m FROM customers cu" + f.sql() + fence
+	c.args = nil
+	var cols, groups []string
+	for i, ch := range chans {
+		reachable := fmt.Sprintf("(cu.m & %d) <> 0", 1<<(2*i))
+		unreachable := fmt.Sprintf("(cu.m & %d) <> 0", 1<<(2*i+1))
+		var address string
+		switch ch {
+		case hub.ChannelEmail:
+			address = "cu.email IS NOT NULL AND NOT " + unreachable
+		case hub.ChannelPush:
+			address = c.exists("SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id"+
+				" WHERE ca.customer_id = cu.id") + " AND NOT " + unreachable
+		case hub.ChannelWhatsApp:
+			// A reachable contact, or a phone number and no contact that
+			// is not (a contact that is makes the first true).
+			address = reachable + " OR (cu.phone IS NOT NULL AND NOT " + unreachable + ")"
+		default: // telegram, viber
+			address = reachable
+		}
+		name := fmt.Sprintf("r%d", i)
+		cols = append(cols, "CASE WHEN "+c.consent(ch)+" AND ("+address+") THEN 1 ELSE 0 END AS "+name)
+		groups = append(groups, name)
+	}
+	args := append(append(c.args, maskArgs...), f.args...)
+	return "SELECT " + strings.Join(groups, ", ") + ", COUNT(*) FROM (SELECT " + strings.Join(cols, ", ") +
+		" FROM (" + inner + ") cu) reach GROUP BY " + strings.Join(groups, ", "), args, chans, nil
 }
 
 // audienceCompiler turns a parsed hub.Audience into a condition on the

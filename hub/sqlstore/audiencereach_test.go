@@ -252,7 +252,8 @@ func TestAudienceReachSample(t *testing.T) {
 				}
 			}
 			for _, sample := range []int{1, 100, 512, 1023} {
-				for _, chans := range [][]string{{}, {"email", "whatsapp"}} {
+				for _, chans := range [][]string{{}, {"email", "whatsapp"}, {"viber", "push", "telegram"},
+					{"email", "push", "telegram", "whatsapp", "viber"}} {
 					t.Run(fmt.Sprintf("%s/%d/%v", filter, sample, chans), func(t *testing.T) {
 						q := hub.AudienceQuery{BusinessID: p.w.biz.ID, Filter: f, Now: audienceNow, Channels: chans, Sample: sample}
 						want := reachCounts(t, s, q, chans)
