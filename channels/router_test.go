@@ -426,15 +426,7 @@ func TestDeliverBatchLimiterRefuses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, r := range res {
-			var re *channels.RetryError
-			if !errors.As(r, &re) || !re.NotFailure() || re.After != time.Minute {
-				t.Errorf("result %d = %v, want a retry in 1m that is not a failure", i, r)
-			}
-			if d := e.status(keys[i]); d.Status != hub.DeliveryPending || d.Attempts != 0 {
-				t.Errorf("delivery %d = %+v, want pending with no attempt", i, d)
-			}
-		}
+		e.refusedBack(keys, res)
 		if e.sender.calls() != 0 || len(e.limiter.paused) != 0 {
 			t.Errorf("sent %d, paused %v; want nothing", e.sender.calls(), e.limiter.paused)
 		}
@@ -770,19 +762,27 @@ func TestDeliverBatchTakesAGroupsSlotsInOneCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, r := range res {
-			var re *channels.RetryError
-			if !errors.As(r, &re) || !re.NotFailure() || re.After != time.Minute {
-				t.Errorf("result %d = %v, want a retry in 1m that is not a failure", i, r)
-			}
-			if d := e.status(more[i]); d.Status != hub.DeliveryPending || d.Attempts != 0 {
-				t.Errorf("delivery %d = %+v, want pending with no attempt", i, d)
-			}
-		}
+		e.refusedBack(more, res)
 		if e.sender.calls() != calls || bl.batches.Load() != 2 {
 			t.Errorf("sent %d more, %d TakeEach calls; want none more and 2", e.sender.calls()-calls, bl.batches.Load())
 		}
 	})
+}
+
+// refusedBack checks that a refused group's deliveries went back: each
+// result a retry in a minute that is not a failure, each delivery pending
+// with no attempt spent.
+func (e *env) refusedBack(keys []hub.DeliveryKey, res []error) {
+	e.t.Helper()
+	for i, r := range res {
+		var re *channels.RetryError
+		if !errors.As(r, &re) || !re.NotFailure() || re.After != time.Minute {
+			e.t.Errorf("result %d = %v, want a retry in 1m that is not a failure", i, r)
+		}
+		if d := e.status(keys[i]); d.Status != hub.DeliveryPending || d.Attempts != 0 {
+			e.t.Errorf("delivery %d = %+v, want pending with no attempt", i, d)
+		}
+	}
 }
 
 // callLedger counts the ledger's batch calls.

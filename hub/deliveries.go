@@ -254,22 +254,8 @@ type Claim struct {
 // campaign chunk pays one transaction of a few statements for its claims
 // instead of a few statements per recipient.
 func (s *Service) ClaimSends(ctx context.Context, keys []DeliveryKey) ([]Claim, error) {
-	claims := make([]Claim, len(keys))
-	now := s.clock()
-	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		for i := range claims {
-			claims[i] = Claim{Key: keys[i]} // a retried transaction starts afresh
-		}
-		tally := activityTally{}
-		if err := s.claimSet(ctx, tx, claims, now, true, tally); err != nil {
-			return err
-		}
-		return tally.flush(ctx, tx)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return claims, nil
+	_, claims, err := s.FinishAndClaim(ctx, nil, false, keys)
+	return claims, err
 }
 
 // idOrder is the order in which a batch visits its n deliveries: by
@@ -633,19 +619,8 @@ type Sent struct {
 // statement reads (and on PostgreSQL locks, in id order) the deliveries
 // and one stores the answers.
 func (s *Service) FinishSends(ctx context.Context, sent []Sent, final bool) ([]SendOutcome, error) {
-	outcomes := make([]SendOutcome, len(sent))
-	now := s.clock()
-	err := s.write(ctx, func(tx Tx, _ *outbox) error {
-		tally := activityTally{}
-		if err := s.finishSet(ctx, tx, sent, final, outcomes, now, tally); err != nil {
-			return err
-		}
-		return tally.flush(ctx, tx)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return outcomes, nil
+	outcomes, _, err := s.FinishAndClaim(ctx, sent, final, nil)
+	return outcomes, err
 }
 
 // FinishAndClaim is FinishSends(sent, final) and then ClaimSends(next) in

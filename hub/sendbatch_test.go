@@ -27,6 +27,18 @@ func (s *ledgerCallStore) count(name string) {
 	s.calls[name]++
 }
 
+// countingService is a service of the fixture's clock over st, whose
+// ledger calls the returned store counts.
+func countingService(t *testing.T, m *messagingFixture, st hub.Store) (*hub.Service, *ledgerCallStore) {
+	t.Helper()
+	cs := &ledgerCallStore{Store: st, calls: map[string]int{}}
+	svc, err := hub.NewService(hub.Config{Store: cs, Now: m.clock, PublicURL: "https://hub.test", SecretKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, cs
+}
+
 // take returns the counts so far and starts afresh.
 func (s *ledgerCallStore) take() map[string]int {
 	s.mu.Lock()
@@ -92,11 +104,7 @@ func (t ledgerCallTx) UpdateDeliveries(ctx context.Context, ds []*hub.Delivery) 
 func TestSendBatchesAreSetBased(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		m := newMessagingFixture(t, st)
-		cs := &ledgerCallStore{Store: st, calls: map[string]int{}}
-		svc, err := hub.NewService(hub.Config{Store: cs, Now: m.clock, PublicURL: "https://hub.test", SecretKey: make([]byte, 32)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc, cs := countingService(t, m, st)
 		seq := 0
 		for _, n := range []int{1, 8} {
 			t.Run(fmt.Sprint(n), func(t *testing.T) {
@@ -170,11 +178,7 @@ func TestSendBatchesAreSetBased(t *testing.T) {
 func TestFinishAndClaim(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		m := newMessagingFixture(t, st)
-		cs := &ledgerCallStore{Store: st, calls: map[string]int{}}
-		svc, err := hub.NewService(hub.Config{Store: cs, Now: m.clock, PublicURL: "https://hub.test", SecretKey: make([]byte, 32)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc, cs := countingService(t, m, st)
 		var keys []hub.DeliveryKey
 		for i := range 4 {
 			c := m.customer(i, []string{hub.ChannelTelegram}, true)

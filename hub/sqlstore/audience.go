@@ -185,18 +185,10 @@ func (t *tx) reachQuery(q hub.AudienceQuery) (string, []any, []string, error) {
 		consent := c.consent(ch)
 		selArgs = append(selArgs, c.args...)
 		c.args = flagArgs
-		var address string
-		switch ch {
-		case hub.ChannelEmail:
-			address = "cu.email IS NOT NULL AND " + flag(ch, " AND NOT reachable") + " = 0"
-		case hub.ChannelPush:
-			push = true
-			address = "pu.customer_id IS NOT NULL AND " + flag(ch, " AND NOT reachable") + " = 0"
-		case hub.ChannelWhatsApp:
-			address = "(" + flag(ch, " AND reachable") + " = 1 OR (cu.phone IS NOT NULL AND " + flag(ch, "") + " = 0))"
-		default: // telegram, viber
-			address = flag(ch, " AND reachable") + " = 1"
-		}
+		address := channelAddress(ch,
+			func() string { return flag(ch, " AND reachable") + " = 1" },
+			func() string { return flag(ch, " AND NOT reachable") + " = 1" },
+			func() string { push = true; return "pu.customer_id IS NOT NULL" })
 		flagArgs = c.args
 		name := fmt.Sprintf("r%d", i)
 		cols = append(cols, "CASE WHEN "+consent+" AND ("+address+") THEN 1 ELSE 0 END AS "+name)
@@ -262,22 +254,10 @@ func (t *tx) sampleReachQuery(q hub.AudienceQuery, chans []string) (string, []an
 	c.args = nil
 	var cols, groups []string
 	for i, ch := range chans {
-		reachable := fmt.Sprintf("(cu.m & %d) <> 0", 1<<(2*i))
-		unreachable := fmt.Sprintf("(cu.m & %d) <> 0", 1<<(2*i+1))
-		var address string
-		switch ch {
-		case hub.ChannelEmail:
-			address = "cu.email IS NOT NULL AND NOT " + unreachable
-		case hub.ChannelPush:
-			address = c.exists("SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id"+
-				" WHERE ca.customer_id = cu.id") + " AND NOT " + unreachable
-		case hub.ChannelWhatsApp:
-			// A reachable contact, or a phone number and no contact that
-			// is not (a contact that is makes the first true).
-			address = reachable + " OR (cu.phone IS NOT NULL AND NOT " + unreachable + ")"
-		default: // telegram, viber
-			address = reachable
-		}
+		address := channelAddress(ch,
+			func() string { return fmt.Sprintf("(cu.m & %d) <> 0", 1<<(2*i)) },
+			func() string { return fmt.Sprintf("(cu.m & %d) <> 0", 1<<(2*i+1)) },
+			c.walletDevice)
 		name := fmt.Sprintf("r%d", i)
 		cols = append(cols, "CASE WHEN "+c.consent(ch)+" AND ("+address+") THEN 1 ELSE 0 END AS "+name)
 		groups = append(groups, name)
@@ -540,24 +520,41 @@ func (c *audienceCompiler) consent(ch string) string {
 }
 
 // address is true when the customer has a reachable address on the
-// channel: no contact on it marked unreachable, and an email address (email),
-// a wallet device registered for one of their cards (push), a contact
-// (telegram, viber), or a contact or a phone number (whatsapp).
+// channel (channelAddress), from EXISTS subqueries on the customer's
+// contacts and cards.
 func (c *audienceCompiler) address(ch string) string {
-	contact := func(extra string) string {
-		return c.exists("SELECT 1 FROM customer_contacts cc WHERE cc.customer_id = cu.id AND cc.channel = " +
-			c.arg(ch) + extra)
+	contact := func(cond string) func() string {
+		return func() string {
+			return c.exists("SELECT 1 FROM customer_contacts cc WHERE cc.customer_id = cu.id AND cc.channel = " +
+				c.arg(ch) + cond)
+		}
 	}
+	return channelAddress(ch, contact(" AND cc.reachable"), contact(" AND NOT cc.reachable"), c.walletDevice)
+}
+
+// walletDevice is true when a wallet device is registered for one of the
+// customer's cards.
+func (c *audienceCompiler) walletDevice() string {
+	return c.exists("SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id WHERE ca.customer_id = cu.id")
+}
+
+// channelAddress is the one rule of a reachable address on a channel, for
+// every way the audience queries find a customer's contacts: no contact
+// on it marked unreachable and an email address (email) or a registered
+// wallet device (push); a reachable contact (telegram, viber); a reachable
+// contact, or a phone number and no unreachable contact (whatsapp). The
+// conditions are built when used, in the order they appear in the text,
+// so their arguments follow it.
+func channelAddress(ch string, reachable, unreachable, device func() string) string {
 	switch ch {
 	case hub.ChannelEmail:
-		return "(cu.email IS NOT NULL AND NOT " + contact(" AND NOT cc.reachable") + ")"
+		return "(cu.email IS NOT NULL AND NOT (" + unreachable() + "))"
 	case hub.ChannelPush:
-		return "(" + c.exists("SELECT 1 FROM cards ca JOIN pass_registrations pr ON pr.card_id = ca.id"+
-			" WHERE ca.customer_id = cu.id") + " AND NOT " + contact(" AND NOT cc.reachable") + ")"
+		return "(" + device() + " AND NOT (" + unreachable() + "))"
 	case hub.ChannelWhatsApp:
-		return "(" + contact(" AND cc.reachable") + " OR (cu.phone IS NOT NULL AND NOT " + contact("") + "))"
+		return "(" + reachable() + " OR (cu.phone IS NOT NULL AND NOT (" + unreachable() + ")))"
 	}
-	return contact(" AND cc.reachable") // telegram, viber
+	return reachable() // telegram, viber
 }
 
 func validChannel(ch string) bool {
