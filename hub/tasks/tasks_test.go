@@ -20,11 +20,11 @@ import (
 // dies between the commit and the enqueue.
 type switchable struct {
 	pub  hub.EventPublisher
-	down bool
+	down atomic.Bool
 }
 
 func (s *switchable) PublishEvents(ctx context.Context, keys []hub.EventKey) error {
-	if s.down {
+	if s.down.Load() {
 		return errors.New("queue unreachable")
 	}
 	return s.pub.PublishEvents(ctx, keys)
@@ -133,7 +133,7 @@ func TestRelayDispatchesEventsWhoseEnqueueWasLost(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		e := newEnv(t, st)
 		ctx := context.Background()
-		e.pub.down = true // commit succeeds, enqueue is lost
+		e.pub.down.Store(true) // commit succeeds, enqueue is lost
 		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 			if _, _, err := e.svc.IssueCard(ctx, e.biz, hub.IssueCardInput{TemplateID: e.tpl.ID, Customer: hub.CustomerInput{Email: &email}}); err != nil {
 				t.Fatal(err)
@@ -142,7 +142,7 @@ func TestRelayDispatchesEventsWhoseEnqueueWasLost(t *testing.T) {
 		if n := e.undispatched(t); n != 3 {
 			t.Fatalf("undispatched = %d, want 3", n)
 		}
-		e.pub.down = false // the relay publishes through the same publisher
+		e.pub.down.Store(false) // the relay publishes through the same publisher
 		waitFor(t, "the relay to dispatch the 3 events", 20*time.Second, func() bool { return e.undispatched(t) == 0 })
 	})
 }
@@ -219,14 +219,14 @@ func TestPeriodicTaskSurvivesAnOutage(t *testing.T) {
 		flaky := &flakyStore{Store: st}
 		e := newEnvOn(t, flaky)
 		ctx := context.Background()
-		e.pub.down = true // commits succeed, enqueues are lost
+		e.pub.down.Store(true) // commits succeed, enqueues are lost
 		for _, email := range []string{"a@example.com", "b@example.com"} {
 			if _, _, err := e.svc.IssueCard(ctx, e.biz, hub.IssueCardInput{TemplateID: e.tpl.ID, Customer: hub.CustomerInput{Email: &email}}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		flaky.down.Store(true)
-		e.pub.down = false
+		e.pub.down.Store(false)
 		waitFor(t, "two relay runs to fail", 15*time.Second, func() bool { return flaky.failed.Load() >= 2 })
 		time.Sleep(1500 * time.Millisecond) // and another period or so
 		flaky.down.Store(false)
