@@ -73,7 +73,10 @@ type campaignResult struct {
 	// oneoffs sent, arrived, and their POST-to-arrival latencies.
 	oneoffs, oneoffArrived int
 	oneP50, oneP99, oneMax time.Duration
-	oneoffErrors           int
+	// postP50 and postP99 are the one-off POSTs' own latencies, to their
+	// 202: the API's share of the one-offs' latency.
+	postP50, postP99 time.Duration
+	oneoffErrors     int
 	// cpu is the PostgreSQL backends' and Redis's CPU during the campaign.
 	cpu              cpuUse
 	loadBefore, load string
@@ -339,8 +342,9 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 
 	// One-offs from the other business, open loop, until the campaign ends.
 	type sent struct {
-		to string
-		at time.Time
+		to       string
+		at       time.Time
+		answered time.Duration // the POST's own latency, to its 202
 	}
 	var mu sync.Mutex
 	var posted []sent
@@ -372,7 +376,7 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 						res.oneoffErrors++
 						return
 					}
-					posted = append(posted, sent{to: strings.TrimPrefix(fmt.Sprintf(other.phones, i), "+"), at: t0})
+					posted = append(posted, sent{to: strings.TrimPrefix(fmt.Sprintf(other.phones, i), "+"), at: t0, answered: time.Since(t0)})
 				}()
 			}
 		}()
@@ -419,8 +423,14 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 
 	// One-offs still on their way get 10 s.
 	want := map[string]time.Time{}
+	var answers []time.Duration
 	for _, s := range posted {
 		want[s.to] = s.at
+		answers = append(answers, s.answered)
+	}
+	if len(answers) > 0 {
+		slices.Sort(answers)
+		res.postP50, res.postP99 = answers[len(answers)/2], answers[min(len(answers)-1, len(answers)*99/100)]
 	}
 	var lats []time.Duration
 	for wait := time.Now().Add(10 * time.Second); ; {
@@ -549,7 +559,8 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 		r.status, r.stats.Audience, r.stats.Sent, r.stats.Failed, r.stats.SkippedTotal(), r.delivered)
 	fmt.Fprintf(w, "raw asynq reference: %d no-op tasks, enqueued by 8 goroutines and processed with concurrency %d in the bench process\n",
 		r.rawN, concurrency*max(o.workers, 1))
-	fmt.Fprintf(w, "one-offs: %d posted, %d arrived, %d failed to post\n", r.oneoffs, r.oneoffArrived, r.oneoffErrors)
+	fmt.Fprintf(w, "one-offs: %d posted, %d arrived, %d failed to post; the POST's own latency (to its 202) p50 %s, p99 %s\n",
+		r.oneoffs, r.oneoffArrived, r.oneoffErrors, ms(r.postP50), ms(r.postP99))
 	workers := "hub work"
 	if o.workers == 0 {
 		workers = "hub serve --with-workers (API and workers)"
