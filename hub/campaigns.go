@@ -55,6 +55,9 @@ type Campaign struct {
 	Checkpoint string `json:"-"`
 	// Walked says the whole audience has recipients.
 	Walked bool `json:"-"`
+	// Recipients counts the recipients the audience walk has written (in
+	// the transactions that wrote them): the stats' audience.
+	Recipients int `json:"-"`
 	// LeaseOwner runs the campaign until LeaseUntil.
 	LeaseOwner string     `json:"-"`
 	LeaseUntil *time.Time `json:"-"`
@@ -554,10 +557,37 @@ type Step struct {
 // once the walk is done, and ends the campaign with one campaign_sent event
 // when nothing is open.
 func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string) (Step, error) {
+	step, final, err := s.campaignStep(ctx, businessID, id, owner, nil)
+	if err != nil || final == nil {
+		return step, err
+	}
+	// The campaign can end: its final stats are counted outside the writer
+	// (on SQLite the one writer of every business), then the step runs again
+	// and ends it with them if it still finds nothing open and nobody to
+	// fall back. Until then no recipient can change: nothing of the
+	// campaign is open, and only this runner, holding the lease, walks or
+	// falls back.
+	var st CampaignStats
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		st, err = tx.CampaignStats(ctx, businessID, id)
+		return err
+	}); err != nil {
+		return Step{}, err
+	}
+	step, _, err = s.campaignStep(ctx, businessID, id, owner, &st)
+	return step, err
+}
+
+// campaignStep is one step of CampaignStep. When the campaign would end and
+// final is nil, it ends nothing and returns a non-nil final (to be counted
+// and passed back in).
+func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string, final *CampaignStats) (Step, *CampaignStats, error) {
 	var step Step
+	var ending *CampaignStats
 	now := s.clock()
 	err := s.write(ctx, func(tx Tx, out *outbox) error {
-		step = Step{}
+		step, ending = Step{}, nil
 		c, err := tx.Campaign(ctx, businessID, id, true)
 		if err != nil {
 			return err
@@ -613,13 +643,17 @@ func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string
 				step.Action = StepSend
 				break
 			}
-			if err := s.finishCampaign(ctx, tx, out, c, now); err != nil {
+			if final == nil {
+				ending = &CampaignStats{}
+				break
+			}
+			if err := s.finishCampaign(ctx, tx, out, c, *final, now); err != nil {
 				return err
 			}
 		}
 		return tx.UpdateCampaign(ctx, c)
 	})
-	return step, err
+	return step, ending, err
 }
 
 // walkCampaign takes the next batch of the audience and writes its
@@ -641,6 +675,7 @@ func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Sett
 	if err != nil {
 		return nil, err
 	}
+	c.Recipients += len(plan.recipients)
 	if err := tx.CreateDeliveries(ctx, plan.deliveries); err != nil {
 		return nil, err
 	}
@@ -836,13 +871,9 @@ func (s *Service) fallBack(ctx context.Context, tx Tx, c *Campaign, st *Settings
 	return keys, tally.flush(ctx, tx)
 }
 
-// finishCampaign stores the final stats, marks the campaign sent and
+// finishCampaign stores the final stats st, marks the campaign sent and
 // writes its campaign_sent event.
-func (s *Service) finishCampaign(ctx context.Context, tx Tx, out *outbox, c *Campaign, now time.Time) error {
-	st, err := tx.CampaignStats(ctx, c.BusinessID, c.ID)
-	if err != nil {
-		return err
-	}
+func (s *Service) finishCampaign(ctx context.Context, tx Tx, out *outbox, c *Campaign, st CampaignStats, now time.Time) error {
 	c.Status, c.FinalStats, c.FinishedAt, c.LeaseOwner, c.LeaseUntil = CampaignStatusSent, &st, &now, "", nil
 	channels := c.Channels
 	if channels == nil {

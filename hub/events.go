@@ -49,51 +49,64 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*EventRecord, *s
 	return items, next, nil
 }
 
-// DispatchEvents hands committed events to their consumers — one delivery
-// job per event and subscribed hook — and then marks them dispatched. Events
-// already dispatched are skipped and unknown ids ignored (logged). A crash
-// between the two steps dispatches again; deliveries skip what was delivered,
-// so running it again is harmless.
+// DispatchEvents hands committed events of one business to their consumers;
+// see DispatchEventKeys.
 func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []string) error {
-	var todo []string
-	var todoEvents []*EventRecord
+	keys := make([]EventKey, len(ids))
+	for i, id := range ids {
+		keys[i] = EventKey{BusinessID: businessID, ID: id}
+	}
+	return s.DispatchEventKeys(ctx, keys)
+}
+
+// DispatchEventKeys hands committed events, of any businesses, to their
+// consumers — one delivery job per event and subscribed hook, the
+// automations they start — and then marks them dispatched: one read and one
+// write transaction for the whole batch. Events already dispatched are
+// skipped and unknown keys (an id of another business too) ignored
+// (logged). A crash between the two steps dispatches again; deliveries skip
+// what was delivered, so running it again is harmless.
+func (s *Service) DispatchEventKeys(ctx context.Context, keys []EventKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var todo []*EventRecord
 	var jobs []DeliveryJob
-	var tillCustomers []string
+	tillCustomers := map[string][]string{}
 	err := s.read(ctx, func(tx Tx) error {
-		event, hooksFor, err := s.dispatchSource(ctx, tx, businessID, ids)
+		todo, jobs = nil, nil
+		clear(tillCustomers)
+		event, hooksFor, err := s.dispatchSource(ctx, tx, keys)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			e, err := event(id)
-			if ErrorCode(err) == ENotFound {
-				s.log.WarnContext(ctx, "dispatch of an unknown event skipped", "event_id", id)
+		for _, k := range keys {
+			e, ok := event(k)
+			if !ok {
+				s.log.WarnContext(ctx, "dispatch of an unknown event skipped", "event_id", k.ID, "business_id", k.BusinessID)
 				continue
-			}
-			if err != nil {
-				return err
 			}
 			if e.Dispatched {
 				continue
 			}
-			todo = append(todo, id)
-			todoEvents = append(todoEvents, e)
-			if s.webhooks == nil {
-				continue
-			}
-			hooks, err := hooksFor(e.Type)
-			if err != nil {
-				return err
-			}
-			for _, h := range hooks {
+			todo = append(todo, e)
+			for _, h := range hooksFor(e) {
 				if h.ActiveSince.After(e.CreatedAt) {
 					continue // subscribed or re-enabled after the event
 				}
-				jobs = append(jobs, DeliveryJob{BusinessID: businessID, HookID: h.ID, EventID: id, Attempt: 1})
+				jobs = append(jobs, DeliveryJob{BusinessID: e.BusinessID, HookID: h.ID, EventID: e.ID, Attempt: 1})
 			}
 		}
-		tillCustomers, err = s.tillCustomersOf(ctx, tx, businessID, todoEvents)
-		return err
+		for _, g := range eventsByBusiness(todo) {
+			cs, err := s.tillCustomersOf(ctx, tx, g.businessID, g.events)
+			if err != nil {
+				return err
+			}
+			if len(cs) > 0 {
+				tillCustomers[g.businessID] = cs
+			}
+		}
+		return nil
 	})
 	if err != nil || len(todo) == 0 {
 		return err
@@ -103,19 +116,25 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 			return err
 		}
 	}
-	if err := s.enqueueTillCustomers(ctx, businessID, tillCustomers); err != nil {
-		return err
+	for biz, cs := range tillCustomers {
+		if err := s.enqueueTillCustomers(ctx, biz, cs); err != nil {
+			return err
+		}
 	}
 	// Automation runs are recorded in the transaction that marks the events
 	// dispatched: an event starts its automations exactly once.
 	var runs []AutomationKey
 	err = s.store.Write(ctx, func(tx Tx) error {
+		runs = nil
 		now := s.clock()
-		var err error
-		if runs, err = s.startAutomations(ctx, tx, businessID, todoEvents, now); err != nil {
-			return err
+		for _, g := range eventsByBusiness(todo) {
+			r, err := s.startAutomations(ctx, tx, g.businessID, g.events, now)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, r...)
 		}
-		return tx.MarkEventsDispatched(ctx, todoEvents)
+		return tx.MarkEventsDispatched(ctx, todo)
 	})
 	if err != nil {
 		return err
@@ -124,52 +143,75 @@ func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []s
 	return nil
 }
 
+// businessEvents are one business's events of a batch.
+type businessEvents struct {
+	businessID string
+	events     []*EventRecord
+}
+
+// eventsByBusiness groups events by business, the groups in the order of their
+// first event and each in the events' order (so that two dispatches of
+// overlapping batches write in one order).
+func eventsByBusiness(evs []*EventRecord) []businessEvents {
+	var out []businessEvents
+	at := map[string]int{}
+	for _, e := range evs {
+		i, ok := at[e.BusinessID]
+		if !ok {
+			i = len(out)
+			at[e.BusinessID] = i
+			out = append(out, businessEvents{businessID: e.BusinessID})
+		}
+		out[i].events = append(out[i].events, e)
+	}
+	return out
+}
+
 // DispatchTx reads what dispatching a batch of events needs in one round
-// trip, whatever the batch's size.
+// trip, whatever the batch's size and however many businesses it spans.
 type DispatchTx interface {
-	// EventsWithHooks returns EventsByID's events and HooksForEvents' hooks
-	// for the types of the undispatched ones among them, in one round trip.
-	EventsWithHooks(ctx context.Context, businessID string, ids []string) ([]*EventRecord, []*Hook, error)
-	// EventsByID returns the business's events among ids, in any order;
-	// unknown ids are left out.
-	EventsByID(ctx context.Context, businessID string, ids []string) ([]*EventRecord, error)
+	// EventsWithHooks returns EventsByKey's events and the active hooks of
+	// their businesses subscribed to the types of the undispatched ones
+	// among them or to "*", in one round trip.
+	EventsWithHooks(ctx context.Context, keys []EventKey) ([]*EventRecord, []*Hook, error)
+	// EventsByKey returns the events among keys, each of the business its
+	// key names, in any order; unknown keys are left out.
+	EventsByKey(ctx context.Context, keys []EventKey) ([]*EventRecord, error)
 	// HooksForEvents lists the business's active hooks subscribed to any of
 	// the event types or to "*", oldest first.
 	HooksForEvents(ctx context.Context, businessID string, types []EventType) ([]*Hook, error)
 }
 
-// dispatchSource returns how DispatchEvents reads the events of a batch and
-// the hooks of an event type, from one read made here (without webhooks,
-// the events alone).
-func (s *Service) dispatchSource(ctx context.Context, tx Tx, businessID string, ids []string) (
-	event func(id string) (*EventRecord, error), hooksFor func(EventType) ([]*Hook, error), err error) {
+// dispatchSource returns how DispatchEventKeys finds the events of a batch
+// and the hooks subscribed to an event, from one read made here (without
+// webhooks, the events alone).
+func (s *Service) dispatchSource(ctx context.Context, tx Tx, keys []EventKey) (
+	event func(EventKey) (*EventRecord, bool), hooksFor func(*EventRecord) []*Hook, err error) {
 	var evs []*EventRecord
 	var hooks []*Hook
 	if s.webhooks != nil {
-		evs, hooks, err = tx.EventsWithHooks(ctx, businessID, ids)
+		evs, hooks, err = tx.EventsWithHooks(ctx, keys)
 	} else {
-		evs, err = tx.EventsByID(ctx, businessID, ids)
+		evs, err = tx.EventsByKey(ctx, keys)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	byID := make(map[string]*EventRecord, len(evs))
+	byKey := make(map[EventKey]*EventRecord, len(evs))
 	for _, e := range evs {
-		byID[e.ID] = e
+		byKey[EventKey{BusinessID: e.BusinessID, ID: e.ID}] = e
 	}
-	return func(id string) (*EventRecord, error) {
-			if e, ok := byID[id]; ok {
-				return e, nil
-			}
-			return nil, NotFound("event")
-		}, func(t EventType) ([]*Hook, error) {
+	return func(k EventKey) (*EventRecord, bool) {
+			e, ok := byKey[k]
+			return e, ok
+		}, func(e *EventRecord) []*Hook {
 			var out []*Hook
 			for _, h := range hooks {
-				if h.Event == string(t) || h.Event == HookAllEvents {
+				if h.BusinessID == e.BusinessID && (h.Event == string(e.Type) || h.Event == HookAllEvents) {
 					out = append(out, h)
 				}
 			}
-			return out, nil
+			return out
 		}, nil
 }
 

@@ -240,24 +240,42 @@ func (s *Service) sweep(ctx context.Context, businessID, kind, date string, st *
 	return 0, fmt.Errorf("hub: unknown sweep %q", kind)
 }
 
-// sweepBatches runs batch in write transactions until one handles fewer
-// than sweepBatch subjects; batch returns how many it looked at and fired,
-// and the last subject id.
-func (s *Service) sweepBatches(ctx context.Context, batch func(tx Tx, out *outbox, after string) (seen, fired int, last string, err error)) (int, error) {
+// sweepBatches finds a sweep's subjects a batch at a time in read
+// transactions (a scan of every customer or card of a business must not
+// hold SQLite's one writer, which every business's writes wait for) and
+// fires each batch in one write transaction. find returns the batch after
+// the subject id after and the batch's last id; fire records what is new,
+// re-checking what may have changed since find, and returns how many fired.
+// committed, when not nil, runs after each batch's write has committed. It
+// ends after a batch shorter than sweepBatch.
+func sweepBatches[T any](ctx context.Context, s *Service, find func(tx Tx, after string) ([]T, string, error),
+	fire func(tx Tx, out *outbox, batch []T) (int, error), committed func()) (int, error) {
 	total, after := 0, ""
 	for {
-		var seen, fired int
+		var batch []T
 		var last string
-		err := s.write(ctx, func(tx Tx, out *outbox) error {
+		if err := s.read(ctx, func(tx Tx) error {
 			var err error
-			seen, fired, last, err = batch(tx, out, after)
+			batch, last, err = find(tx, after)
 			return err
-		})
-		if err != nil {
+		}); err != nil {
 			return total, err
 		}
-		total += fired
-		if seen < sweepBatch {
+		if len(batch) > 0 {
+			var fired int
+			if err := s.write(ctx, func(tx Tx, out *outbox) error {
+				var err error
+				fired, err = fire(tx, out, batch)
+				return err
+			}); err != nil {
+				return total, err
+			}
+			total += fired
+			if committed != nil {
+				committed()
+			}
+		}
+		if len(batch) < sweepBatch {
 			return total, nil
 		}
 		after = last
@@ -276,16 +294,18 @@ func (s *Service) sweepBirthdays(ctx context.Context, businessID, date string, d
 		return 0, err
 	}
 	period := fmt.Sprint(year)
-	return s.sweepBatches(ctx, func(tx Tx, out *outbox, after string) (int, int, string, error) {
+	return sweepBatches(ctx, s, func(tx Tx, after string) ([]*Customer, string, error) {
 		cs, err := tx.BirthdayCustomers(ctx, businessID, keys, after, sweepBatch)
 		if err != nil || len(cs) == 0 {
-			return 0, 0, "", err
+			return nil, "", err
 		}
+		return cs, cs[len(cs)-1].ID, nil
+	}, func(tx Tx, out *outbox, cs []*Customer) (int, error) {
 		now, fired := s.clock(), 0
 		for _, c := range cs {
 			isNew, err := tx.RecordFire(ctx, SweepBirthday, c.ID, period, businessID, now)
 			if err != nil {
-				return 0, 0, "", err
+				return 0, err
 			}
 			if !isNew {
 				continue
@@ -296,8 +316,8 @@ func (s *Service) sweepBirthdays(ctx context.Context, businessID, date string, d
 			out.add(e)
 			fired++
 		}
-		return len(cs), fired, cs[len(cs)-1].ID, nil
-	})
+		return fired, nil
+	}, nil)
 }
 
 // inactivityWindow is how far before the cut-off a card's last stamp may
@@ -312,20 +332,33 @@ const inactivityWindow = (SweepMaxBack + 1) * 24 * time.Hour
 func (s *Service) sweepInactive(ctx context.Context, businessID string, at time.Time, days int) (int, error) {
 	to := at.Add(-time.Duration(days) * 24 * time.Hour)
 	from := to.Add(-inactivityWindow)
-	return s.sweepBatches(ctx, func(tx Tx, out *outbox, after string) (int, int, string, error) {
+	return sweepBatches(ctx, s, func(tx Tx, after string) ([]*Card, string, error) {
 		cards, err := tx.InactiveCards(ctx, businessID, from, to, after, sweepBatch)
 		if err != nil || len(cards) == 0 {
-			return 0, 0, "", err
+			return nil, "", err
 		}
+		return cards, cards[len(cards)-1].ID, nil
+	}, func(tx Tx, out *outbox, cards []*Card) (int, error) {
 		now, fired := s.clock(), 0
-		for _, c := range cards {
+		for _, found := range cards {
+			// A stamp since the scan starts a new spell: nothing to fire.
+			c, err := tx.Card(ctx, businessID, found.ID, false)
+			if ErrorCode(err) == ENotFound {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
 			since := c.CreatedAt
 			if c.LastStampAt != nil {
 				since = *c.LastStampAt
 			}
+			if since.After(to) {
+				continue
+			}
 			isNew, err := tx.RecordFire(ctx, SweepInactivity, c.ID, since.UTC().Format(time.RFC3339Nano), businessID, now)
 			if err != nil {
-				return 0, 0, "", err
+				return 0, err
 			}
 			if !isNew {
 				continue
@@ -335,56 +368,59 @@ func (s *Service) sweepInactive(ctx context.Context, businessID string, at time.
 			out.add(e)
 			fired++
 		}
-		return len(cards), fired, cards[len(cards)-1].ID, nil
-	})
+		return fired, nil
+	}, nil)
 }
 
 // sweepExpiring starts the voucher_expiring automations for vouchers
 // expiring in [from, to), once per voucher.
 func (s *Service) sweepExpiring(ctx context.Context, businessID string, from, to time.Time) (int, error) {
-	total, after := 0, ""
-	for {
-		var seen int
-		var runs []AutomationKey
-		err := s.write(ctx, func(tx Tx, _ *outbox) error {
-			seen, runs = 0, nil
-			autos, err := tx.EnabledAutomations(ctx, businessID)
+	var autos []*Automation
+	var runs []AutomationKey
+	total, err := sweepBatches(ctx, s, func(tx Tx, after string) ([]*Voucher, string, error) {
+		var err error
+		if autos, err = tx.EnabledAutomations(ctx, businessID); err != nil {
+			return nil, "", err
+		}
+		autos = slices.DeleteFunc(autos, func(a *Automation) bool { return a.Trigger.Event != TriggerVoucherExpiring })
+		if len(autos) == 0 {
+			return nil, "", nil
+		}
+		vs, err := tx.ExpiringVouchers(ctx, businessID, from, to, after, sweepBatch)
+		if err != nil || len(vs) == 0 {
+			return nil, "", err
+		}
+		return vs, vs[len(vs)-1].ID, nil
+	}, func(tx Tx, _ *outbox, vs []*Voucher) (int, error) {
+		runs = nil
+		now := s.clock()
+		var fresh []*AutomationRun
+		for _, found := range vs {
+			// Redeemed (or expired) since the scan: no reminder.
+			v, err := tx.Voucher(ctx, businessID, found.ID, false)
+			if ErrorCode(err) == ENotFound {
+				continue
+			}
 			if err != nil {
-				return err
+				return 0, err
 			}
-			autos = slices.DeleteFunc(autos, func(a *Automation) bool { return a.Trigger.Event != TriggerVoucherExpiring })
-			if len(autos) == 0 {
-				return nil
+			if v.Status != found.Status {
+				continue
 			}
-			vs, err := tx.ExpiringVouchers(ctx, businessID, from, to, after, sweepBatch)
-			if err != nil || len(vs) == 0 {
-				return err
+			isNew, err := tx.RecordFire(ctx, SweepVoucherExpiring, v.ID, "1", businessID, now)
+			if err != nil {
+				return 0, err
 			}
-			seen, after = len(vs), vs[len(vs)-1].ID
-			now := s.clock()
-			var fresh []*AutomationRun
-			for _, v := range vs {
-				isNew, err := tx.RecordFire(ctx, SweepVoucherExpiring, v.ID, "1", businessID, now)
-				if err != nil {
-					return err
-				}
-				if !isNew {
-					continue
-				}
-				for _, a := range autos {
-					fresh = append(fresh, newRun(a, TriggerVoucherExpiring+":"+v.ID, v.CustomerID, now))
-				}
+			if !isNew {
+				continue
 			}
-			runs, err = s.recordRuns(ctx, tx, fresh)
-			return err
-		})
-		if err != nil {
-			return total, err
+			for _, a := range autos {
+				fresh = append(fresh, newRun(a, TriggerVoucherExpiring+":"+v.ID, v.CustomerID, now))
+			}
 		}
-		s.scheduleAutomations(ctx, runs)
-		total += len(runs)
-		if seen < sweepBatch {
-			return total, nil
-		}
-	}
+		var err error
+		runs, err = s.recordRuns(ctx, tx, fresh)
+		return len(runs), err
+	}, func() { s.scheduleAutomations(ctx, runs) })
+	return total, err
 }

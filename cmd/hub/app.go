@@ -111,7 +111,7 @@ func openApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	a.allow = allow
 	a.publisher = tasks.NewPublisher(a.queue, a.queues)
-	a.batcher = tasks.NewBatcher(a.publisher, time.Millisecond, log)
+	a.batcher = tasks.NewBatcher(a.publisher, tasks.DispatchWindow, log)
 	bctx, stopBatcher := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBatcher = stopBatcher
 	go a.batcher.Run(bctx)

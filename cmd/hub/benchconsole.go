@@ -371,15 +371,15 @@ func seedSentCampaign(ctx context.Context, a *app, db *seedDB, businessID, id st
 		}
 	}
 	if sending {
-		return db.exec(ctx, "UPDATE campaigns SET status = ?, walked = ?, started_at = ? WHERE id = ?",
-			hub.CampaignStatusSending, true, start, id)
+		return db.exec(ctx, "UPDATE campaigns SET status = ?, walked = ?, started_at = ?, recipients = ? WHERE id = ?",
+			hub.CampaignStatusSending, true, start, len(customers), id)
 	}
 	raw, err := json.Marshal(stats)
 	if err != nil {
 		return err
 	}
-	return db.exec(ctx, "UPDATE campaigns SET status = ?, walked = ?, started_at = ?, finished_at = ?, stats = ? WHERE id = ?",
-		hub.CampaignStatusSent, true, start, start.Add(span), raw, id)
+	return db.exec(ctx, "UPDATE campaigns SET status = ?, walked = ?, started_at = ?, finished_at = ?, stats = ?, recipients = ? WHERE id = ?",
+		hub.CampaignStatusSent, true, start, start.Add(span), raw, len(customers), id)
 }
 
 // activityOf is what the service counts when ds end: the campaign's chart

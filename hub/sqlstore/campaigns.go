@@ -14,14 +14,14 @@ const (
 )
 
 const campaignCols = "id, business_id, name, status, audience, channels, template_id, message, send_at, checkpoint," +
-	" walked, lease_owner, lease_until, stats, created_at, updated_at, started_at, finished_at"
+	" walked, lease_owner, lease_until, stats, created_at, updated_at, started_at, finished_at, recipients"
 
 func scanCampaign(r scanner) (*hub.Campaign, error) {
 	var c hub.Campaign
 	err := r.Scan(&c.ID, &c.BusinessID, &c.Name, &c.Status, jsonDest{&c.Audience}, jsonDest{&c.Channels},
 		&c.TemplateID, jsonDest{&c.Message}, nullTimeDest{&c.SendAt}, &c.Checkpoint, &c.Walked, &c.LeaseOwner,
 		nullTimeDest{&c.LeaseUntil}, jsonDest{&c.FinalStats}, timeDest{&c.CreatedAt}, timeDest{&c.UpdatedAt},
-		nullTimeDest{&c.StartedAt}, nullTimeDest{&c.FinishedAt})
+		nullTimeDest{&c.StartedAt}, nullTimeDest{&c.FinishedAt}, &c.Recipients)
 	return &c, err
 }
 
@@ -37,7 +37,7 @@ func (t *tx) campaignArgs(c *hub.Campaign) ([]any, error) {
 	}
 	return []any{c.Name, c.Status, args[0], args[1], c.TemplateID, args[2], t.ntm(c.SendAt), c.Checkpoint,
 		c.Walked, c.LeaseOwner, t.ntm(c.LeaseUntil), args[3], t.tm(c.CreatedAt), t.tm(c.UpdatedAt),
-		t.ntm(c.StartedAt), t.ntm(c.FinishedAt)}, nil
+		t.ntm(c.StartedAt), t.ntm(c.FinishedAt), c.Recipients}, nil
 }
 
 // CreateCampaign implements hub.CampaignTx.
@@ -46,7 +46,7 @@ func (t *tx) CreateCampaign(ctx context.Context, c *hub.Campaign) error {
 	if err != nil {
 		return err
 	}
-	return t.insert(ctx, campaignKind, "INSERT INTO campaigns ("+campaignCols+") VALUES (?"+strings.Repeat(", ?", 17)+")",
+	return t.insert(ctx, campaignKind, "INSERT INTO campaigns ("+campaignCols+") VALUES (?"+strings.Repeat(", ?", 18)+")",
 		append([]any{c.ID, c.BusinessID}, args...)...)
 }
 
@@ -73,7 +73,8 @@ func (t *tx) UpdateCampaign(ctx context.Context, c *hub.Campaign) error {
 	}
 	return t.execOne(ctx, campaignKind, "UPDATE campaigns SET name = ?, status = ?, audience = ?, channels = ?,"+
 		" template_id = ?, message = ?, send_at = ?, checkpoint = ?, walked = ?, lease_owner = ?, lease_until = ?,"+
-		" stats = ?, created_at = ?, updated_at = ?, started_at = ?, finished_at = ? WHERE id = ? AND business_id = ?",
+		" stats = ?, created_at = ?, updated_at = ?, started_at = ?, finished_at = ?, recipients = ?"+
+		" WHERE id = ? AND business_id = ?",
 		append(args, c.ID, c.BusinessID)...)
 }
 
@@ -131,11 +132,14 @@ func (t *tx) UpdateRecipient(ctx context.Context, r *hub.Recipient) error {
 
 // recipientSelect reads recipients with the status of their delivery: a
 // skipped recipient is skipped; otherwise pending reads as queued.
-const recipientSelect = "SELECT r.campaign_id, r.business_id, r.customer_id, r.channel," +
+const recipientSelect = recipientCols + " FROM campaign_recipients r LEFT JOIN deliveries d ON d.id = r.delivery_id"
+
+// recipientCols are a recipient's columns, from r (campaign_recipients)
+// and d (its delivery).
+const recipientCols = "SELECT r.campaign_id, r.business_id, r.customer_id, r.channel," +
 	" CASE WHEN r.status = 'skipped' THEN 'skipped' WHEN d.status IS NULL OR d.status = 'pending' THEN 'queued' ELSE d.status END," +
 	" CASE WHEN r.status = 'skipped' THEN r.reason ELSE COALESCE(d.error, '') END," +
-	" r.delivery_id, r.fallback_used, r.created_at" +
-	" FROM campaign_recipients r LEFT JOIN deliveries d ON d.id = r.delivery_id"
+	" r.delivery_id, r.fallback_used, r.created_at"
 
 func scanRecipient(s scanner) (*hub.Recipient, error) {
 	var r hub.Recipient
@@ -167,14 +171,32 @@ func (t *tx) Recipients(ctx context.Context, rf hub.RecipientFilter) ([]*hub.Rec
 
 // FailedRecipients implements hub.CampaignTx.
 func (t *tx) FailedRecipients(ctx context.Context, businessID, campaignID, after string, limit int) ([]*hub.Recipient, error) {
-	return list(ctx, t, recipientKind, recipientSelect+
-		" WHERE r.campaign_id = ? AND r.business_id = ? AND r.customer_id > ? AND r.status <> 'skipped'"+
-		" AND r.fallback_used = ? AND d.status = 'failed' AND d.error <> 'cancelled' ORDER BY r.customer_id LIMIT ?",
-		[]any{campaignID, businessID, after, false, limit}, scanRecipient)
+	return list(ctx, t, recipientKind, failedRecipientsQuery(t.s.pg),
+		[]any{campaignID, businessID, hub.CampaignSource(campaignID), businessID, after, false, limit}, scanRecipient)
+}
+
+// failedRecipientsQuery starts from the campaign's failed deliveries (few,
+// in deliveries_failed_source_idx) and finds each one's recipient by its
+// key: a recipient's current delivery, so one that fell back is not found
+// again. SQLite is told the index (it otherwise walked every recipient in
+// key order, or every delivery of the campaign, to save a sort) and the
+// loop order (a CROSS JOIN's left table is its outer loop); PostgreSQL's
+// statistics of the small partial index choose it.
+func failedRecipientsQuery(pg bool) string {
+	from := " FROM deliveries d INDEXED BY deliveries_failed_source_idx CROSS JOIN campaign_recipients r"
+	if pg {
+		from = " FROM deliveries d CROSS JOIN campaign_recipients r"
+	}
+	return recipientCols + from +
+		" WHERE r.campaign_id = ? AND r.customer_id = d.customer_id AND r.delivery_id = d.id" +
+		" AND d.business_id = ? AND d.source = ? AND d.status = 'failed' AND d.error <> 'cancelled'" +
+		" AND r.business_id = ? AND r.customer_id > ? AND r.status <> 'skipped' AND r.fallback_used = ?" +
+		" ORDER BY r.customer_id LIMIT ?"
 }
 
 // CampaignStats implements hub.CampaignTx without a pass over every
-// recipient: the recipients are counted from the primary key, the skipped
+// recipient: the recipients are the campaign's count of them (kept by the
+// walk that writes them, 0016_campaign_recipients_count.sql), the skipped
 // ones by reason from their partial index (0013_recipients_skipped.sql),
 // the sent and failed messages are the sums of the campaign's activity
 // counters (kept in the transactions that end its deliveries, see
@@ -184,7 +206,7 @@ func (t *tx) CampaignStats(ctx context.Context, businessID, campaignID string) (
 	st := hub.CampaignStats{Skipped: map[string]int{}}
 	var recipients, sent, failed int
 	err := t.queryRow(ctx, "SELECT"+
-		" (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id),"+
+		" c.recipients,"+
 		" (SELECT COALESCE(SUM(a.sent), 0) FROM campaign_activity a WHERE a.business_id = c.business_id AND a.campaign_id = c.id),"+
 		" (SELECT COALESCE(SUM(a.failed), 0) FROM campaign_activity a WHERE a.business_id = c.business_id AND a.campaign_id = c.id)"+
 		" FROM campaigns c WHERE c.id = ? AND c.business_id = ?", campaignID, businessID).Scan(&recipients, &sent, &failed)

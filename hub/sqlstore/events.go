@@ -82,75 +82,96 @@ func (t *tx) Event(ctx context.Context, businessID, id string) (*hub.EventRecord
 		[]any{id, businessID}, scanEvent)
 }
 
-// EventsByID implements hub.DispatchTx: the business's events among ids,
-// in any order, with one query per 500 ids.
-func (t *tx) EventsByID(ctx context.Context, businessID string, ids []string) ([]*hub.EventRecord, error) {
+// EventsByKey implements hub.DispatchTx: the events among keys, each of the
+// business its key names, in any order, with one query per 500 keys. The
+// query names the ids alone (the primary key finds them); an event of
+// another business than its key's is left out here.
+func (t *tx) EventsByKey(ctx context.Context, keys []hub.EventKey) ([]*hub.EventRecord, error) {
 	var out []*hub.EventRecord
-	for len(ids) > 0 {
-		n := min(len(ids), idBatch)
-		args := make([]any, 0, n+1)
-		args = append(args, businessID)
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
-		evs, err := list(ctx, t, "event", "SELECT "+eventCols+" FROM events e WHERE business_id = ? AND id IN ("+inList(n)+")",
-			args, scanEvent)
+	for len(keys) > 0 {
+		n := min(len(keys), idBatch)
+		args, want := keyArgs(keys[:n], nil)
+		keys = keys[n:]
+		evs, err := list(ctx, t, "event", "SELECT "+eventCols+" FROM events e WHERE id IN ("+inList(n)+")", args, scanEvent)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, evs...)
+		for _, e := range evs {
+			if want[hub.EventKey{BusinessID: e.BusinessID, ID: e.ID}] {
+				out = append(out, e)
+			}
+		}
 	}
 	return out, nil
 }
 
-// eventsWithHooksQuery reads a batch of a business's events and the active
-// hooks subscribed to each one's type: one row per event and hook, or per
-// event without a hook. (Hooks of dispatched events are dropped while
-// reading: an outbox join or an EXISTS in the join's condition is planned,
-// when the outbox's statistics say it is small, as a walk over its whole
-// index per event, dead entries included; the EXISTS of eventCols is always
-// a lookup of its key.)
+// keyArgs returns the ids of keys as arguments after head, and the set of
+// keys.
+func keyArgs(keys []hub.EventKey, head []any) ([]any, map[hub.EventKey]bool) {
+	args := append(make([]any, 0, len(head)+len(keys)), head...)
+	want := make(map[hub.EventKey]bool, len(keys))
+	for _, k := range keys {
+		args = append(args, k.ID)
+		want[k] = true
+	}
+	return args, want
+}
+
+// eventsWithHooksQuery reads a batch of events and the active hooks of
+// their businesses subscribed to each one's type: one row per event and
+// hook, or per event without a hook. (Hooks of dispatched events are dropped
+// while reading: an outbox join or an EXISTS in the join's condition is
+// planned, when the outbox's statistics say it is small, as a walk over its
+// whole index per event, dead entries included; the EXISTS of eventCols is
+// always a lookup of its key.)
 var eventsWithHooksQuery = "SELECT " + eventCols + ", " + prefixed("h", hookCols) +
 	" FROM events e LEFT JOIN hooks h ON h.business_id = e.business_id AND h.status = ? AND h.event IN (e.type, ?)" +
-	" WHERE e.business_id = ? AND e.id IN ("
+	" WHERE e.id IN ("
 
-// EventsWithHooks implements hub.DispatchTx: EventsByID and HooksForEvents
-// (of the types of the undispatched events). On PostgreSQL they are one
-// query per 500 ids, where they were two round trips. SQLite, in process,
-// has no round trip to save, and there the joined query made the dispatch
-// of the API bench three times slower (not understood yet): it runs the
-// two.
-func (t *tx) EventsWithHooks(ctx context.Context, businessID string, ids []string) ([]*hub.EventRecord, []*hub.Hook, error) {
+// EventsWithHooks implements hub.DispatchTx: EventsByKey and the hooks of
+// HooksForEvents (of the undispatched events' businesses and types). On
+// PostgreSQL they are one query per 500 keys, where they were two round
+// trips. SQLite, in process, has no round trip to save, and there the joined
+// query made the dispatch of the API bench three times slower (not
+// understood yet): it runs EventsByKey and one HooksForEvents per business.
+func (t *tx) EventsWithHooks(ctx context.Context, keys []hub.EventKey) ([]*hub.EventRecord, []*hub.Hook, error) {
 	if !t.s.pg {
-		evs, err := t.EventsByID(ctx, businessID, ids)
+		evs, err := t.EventsByKey(ctx, keys)
 		if err != nil {
 			return nil, nil, err
 		}
-		var types []hub.EventType
+		types := map[string][]hub.EventType{}
+		var businesses []string
 		for _, e := range evs {
-			if !e.Dispatched && !slices.Contains(types, e.Type) {
-				types = append(types, e.Type)
+			if e.Dispatched {
+				continue
+			}
+			if _, ok := types[e.BusinessID]; !ok {
+				businesses = append(businesses, e.BusinessID)
+			}
+			if !slices.Contains(types[e.BusinessID], e.Type) {
+				types[e.BusinessID] = append(types[e.BusinessID], e.Type)
 			}
 		}
-		if len(types) == 0 {
-			return evs, nil, nil
+		var hooks []*hub.Hook
+		for _, b := range businesses {
+			hs, err := t.HooksForEvents(ctx, b, types[b])
+			if err != nil {
+				return nil, nil, err
+			}
+			hooks = append(hooks, hs...)
 		}
-		hooks, err := t.HooksForEvents(ctx, businessID, types)
-		return evs, hooks, err
+		slices.SortFunc(hooks, func(a, b *hub.Hook) int { return strings.Compare(a.ID, b.ID) })
+		return evs, hooks, nil
 	}
 	var evs []*hub.EventRecord
 	var hooks []*hub.Hook
 	seenEvent := map[string]bool{}
 	seenHook := map[string]bool{}
-	for len(ids) > 0 {
-		n := min(len(ids), idBatch)
-		args := make([]any, 0, n+3)
-		args = append(args, hub.HookActive, hub.HookAllEvents, businessID)
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
+	for len(keys) > 0 {
+		n := min(len(keys), idBatch)
+		args, want := keyArgs(keys[:n], []any{hub.HookActive, hub.HookAllEvents})
+		keys = keys[n:]
 		rows, err := t.query(ctx, eventsWithHooksQuery+inList(n)+")", args...)
 		if err != nil {
 			return nil, nil, mapErr(err, "event")
@@ -171,6 +192,9 @@ func (t *tx) EventsWithHooks(ctx context.Context, businessID string, ids []strin
 				nullTimeDest{&hcreated}); err != nil {
 				rows.Close()
 				return nil, nil, mapErr(err, "event")
+			}
+			if !want[hub.EventKey{BusinessID: e.BusinessID, ID: e.ID}] {
+				continue // not the key's business
 			}
 			if !seenEvent[e.ID] {
 				seenEvent[e.ID] = true

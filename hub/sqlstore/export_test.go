@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -110,4 +111,65 @@ func (s *Store) CampaignStatsByJoinForTest(ctx context.Context, businessID, camp
 		return rows.Err()
 	})
 	return st, err
+}
+
+// IndexedQueriesForTest are queries that must find their rows in an index
+// (by its name), with arguments of the right types.
+func (s *Store) IndexedQueriesForTest(businessID string) map[string]QueryForTest {
+	return map[string]QueryForTest{
+		"deliveries_failed_source_idx": {failedRecipientsQuery(s.pg),
+			[]any{"cmp_x", businessID, hub.CampaignSource("cmp_x"), businessID, "", false, 500}},
+	}
+}
+
+// QueryForTest is a query and its arguments.
+type QueryForTest struct {
+	SQL  string
+	Args []any
+}
+
+// ExplainForTest returns the plan of q: SQLite's EXPLAIN QUERY PLAN, or
+// PostgreSQL's EXPLAIN with sequential scans turned off (so that the plan
+// shows whether an index can serve the query at all, whatever the size of
+// the test's tables).
+func (s *Store) ExplainForTest(ctx context.Context, q QueryForTest) (string, error) {
+	var lines []string
+	err := s.inTx(ctx, func(qr querier) error {
+		args := make([]any, len(q.Args))
+		for i, a := range q.Args {
+			if tm, ok := a.(time.Time); ok && !s.pg {
+				a = tm.UTC().Format(sqliteTime)
+			}
+			args[i] = a
+		}
+		query := "EXPLAIN QUERY PLAN " + q.SQL
+		if s.pg {
+			if _, err := qr.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+			query = "EXPLAIN " + rebind(q.SQL)
+		}
+		rows, err := qr.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+		}
+		return rows.Err()
+	})
+	return strings.Join(lines, "\n"), err
 }

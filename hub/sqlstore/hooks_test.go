@@ -559,3 +559,12 @@ func TestMigrateHooksOnExisting(t *testing.T) {
 		read(t, s, func(tx hub.Tx) error { _, err := tx.Card(ctx, w.biz.ID, w.card.ID, false); return err })
 	})
 }
+
+// keysOf names events of one business.
+func keysOf(businessID string, ids ...string) []hub.EventKey {
+	keys := make([]hub.EventKey, len(ids))
+	for i, id := range ids {
+		keys[i] = hub.EventKey{BusinessID: businessID, ID: id}
+	}
+	return keys
+}

@@ -291,7 +291,7 @@ func TestDispatchQueries(t *testing.T) {
 		write(t, s, func(tx hub.Tx) error { return tx.InsertEvents(ctx, []hub.EventRecord{e1, e2, e3, e4}) })
 		read(t, s, func(tx hub.Tx) error {
 			dtx := tx
-			evs, err := dtx.EventsByID(ctx, w.biz.ID, []string{e3.ID, e1.ID, "evt_unknown", e4.ID})
+			evs, err := dtx.EventsByKey(ctx, keysOf(w.biz.ID, e3.ID, e1.ID, "evt_unknown", e4.ID))
 			if err != nil {
 				return err
 			}
@@ -325,7 +325,8 @@ func TestDispatchQueries(t *testing.T) {
 }
 
 // TestEventsWithHooks holds the dispatch's one query to what its two
-// (EventsByID, then HooksForEvents of the undispatched events' types) return.
+// (EventsByKey, then HooksForEvents of each business's undispatched events'
+// types) return, for keys of one business or several.
 func TestEventsWithHooks(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
 		w, other := newWorld(t, s), newWorld(t, s)
@@ -347,28 +348,32 @@ func TestEventsWithHooks(t *testing.T) {
 		write(t, s, func(tx hub.Tx) error {
 			return tx.InsertEvents(ctx, []hub.EventRecord{stamp1, stamp2, goal, voucher, opened, foreign})
 		})
+		mine := func(ids ...string) []hub.EventKey { return keysOf(w.biz.ID, ids...) }
 		tests := []struct {
 			name       string
-			ids        []string
+			keys       []hub.EventKey
 			events     []string
 			dispatched []string
 			hooks      []*hub.Hook
 		}{
 			{"none", nil, nil, nil, nil},
-			{"unknown and another business's", []string{"evt_unknown", foreign.ID}, nil, nil, nil},
-			{"two stamps: each hook once", []string{stamp1.ID, stamp2.ID}, []string{stamp1.ID, stamp2.ID}, nil,
+			{"unknown, and another business's event named as ours", mine("evt_unknown", foreign.ID), nil, nil, nil},
+			{"two stamps: each hook once", mine(stamp1.ID, stamp2.ID), []string{stamp1.ID, stamp2.ID}, nil,
 				[]*hub.Hook{all, stamps, stamps2}},
-			{"a disabled hook's type", []string{goal.ID}, []string{goal.ID}, nil, []*hub.Hook{all}},
-			{"a dispatched event brings no hooks", []string{voucher.ID}, []string{voucher.ID}, []string{voucher.ID}, nil},
-			{"a type without its own hooks", []string{opened.ID, voucher.ID}, []string{opened.ID, voucher.ID}, []string{voucher.ID},
+			{"a disabled hook's type", mine(goal.ID), []string{goal.ID}, nil, []*hub.Hook{all}},
+			{"a dispatched event brings no hooks", mine(voucher.ID), []string{voucher.ID}, []string{voucher.ID}, nil},
+			{"a type without its own hooks", mine(opened.ID, voucher.ID), []string{opened.ID, voucher.ID}, []string{voucher.ID},
 				[]*hub.Hook{all}},
-			{"everything", []string{opened.ID, goal.ID, voucher.ID, stamp2.ID, foreign.ID, "evt_unknown"},
+			{"everything", mine(opened.ID, goal.ID, voucher.ID, stamp2.ID, foreign.ID, "evt_unknown"),
 				[]string{opened.ID, goal.ID, voucher.ID, stamp2.ID}, []string{voucher.ID}, []*hub.Hook{all, stamps, stamps2}},
+			{"two businesses: each event with its own business's hooks",
+				append(mine(goal.ID), keysOf(other.biz.ID, foreign.ID)...), []string{goal.ID, foreign.ID}, nil,
+				[]*hub.Hook{all, elsewhere}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				read(t, s, func(tx hub.Tx) error {
-					evs, hooks, err := tx.EventsWithHooks(ctx, w.biz.ID, tc.ids)
+					evs, hooks, err := tx.EventsWithHooks(ctx, tc.keys)
 					if err != nil {
 						return err
 					}
@@ -389,24 +394,27 @@ func TestEventsWithHooks(t *testing.T) {
 					wantHooks := slices.Clone(tc.hooks)
 					slices.SortFunc(wantHooks, func(a, b *hub.Hook) int { return strings.Compare(a.ID, b.ID) })
 					diff(t, "hooks", wantHooks, hooks, cmpopts.EquateEmpty())
-					// The same as the two queries it replaces.
-					byID, err := tx.EventsByID(ctx, w.biz.ID, tc.ids)
+					// The same as the two queries it replaces, per business.
+					byKey, err := tx.EventsByKey(ctx, tc.keys)
 					if err != nil {
 						return err
 					}
-					var types []hub.EventType
-					for _, e := range byID {
-						if !e.Dispatched && !slices.Contains(types, e.Type) {
-							types = append(types, e.Type)
+					types := map[string][]hub.EventType{}
+					for _, e := range byKey {
+						if !e.Dispatched && !slices.Contains(types[e.BusinessID], e.Type) {
+							types[e.BusinessID] = append(types[e.BusinessID], e.Type)
 						}
 					}
-					if len(types) > 0 {
-						twoQueries, err := tx.HooksForEvents(ctx, w.biz.ID, types)
+					var twoQueries []*hub.Hook
+					for biz, ts := range types {
+						hs, err := tx.HooksForEvents(ctx, biz, ts)
 						if err != nil {
 							return err
 						}
-						diff(t, "hooks against HooksForEvents", twoQueries, hooks, cmpopts.EquateEmpty())
+						twoQueries = append(twoQueries, hs...)
 					}
+					slices.SortFunc(twoQueries, func(a, b *hub.Hook) int { return strings.Compare(a.ID, b.ID) })
+					diff(t, "hooks against HooksForEvents", twoQueries, hooks, cmpopts.EquateEmpty())
 					return nil
 				})
 			})

@@ -575,9 +575,9 @@ func TestOutbox(t *testing.T) {
 		if dispatched(fresh.ID) {
 			t.Error("fresh dispatched, never marked")
 		}
-		// The dispatch reads (EventsByID) and the feed say the same.
+		// The dispatch reads (EventsByKey) and the feed say the same.
 		read(t, s, func(tx hub.Tx) error {
-			evs, err := tx.EventsByID(ctx, w.biz.ID, []string{old1.ID, fresh.ID})
+			evs, err := tx.EventsByKey(ctx, keysOf(w.biz.ID, old1.ID, fresh.ID))
 			got := map[string]bool{}
 			for _, e := range evs {
 				got[e.ID] = e.Dispatched
@@ -1229,5 +1229,26 @@ func TestMigrateEventOutboxOnExisting(t *testing.T) {
 			diff(t, "undispatched after the mark", []string(nil), ids(got, func(e *hub.EventRecord) string { return e.ID }), cmpopts.EquateEmpty())
 			return err
 		})
+	})
+}
+
+// TestQueriesUseTheirIndexes: a campaign finds its failed deliveries in
+// their partial index, never by reading every recipient of the campaign
+// (the query runs in the write transaction of each campaign step after the
+// walk).
+func TestQueriesUseTheirIndexes(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		w := newWorld(t, s)
+		for index, q := range s.IndexedQueriesForTest(w.biz.ID) {
+			t.Run(index, func(t *testing.T) {
+				plan, err := s.ExplainForTest(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(plan, index) {
+					t.Errorf("the plan does not use %s:\n%s", index, plan)
+				}
+			})
+		}
 	})
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // Batcher gathers the events that concurrent requests publish and hands them
-// on together, one asynq task per business instead of one per request, after
-// at most Window. A request does not wait for the enqueue: its events are in
+// on together after at most its window: one asynq task per 100 events of any
+// businesses instead of one per request. A request does not wait for the enqueue: its events are in
 // the database already, and if the process dies before the batch is enqueued
 // the outbox relay enqueues them.
 type Batcher struct {
@@ -21,6 +21,13 @@ type Batcher struct {
 	log    *slog.Logger
 	done   chan struct{}
 }
+
+// DispatchWindow is how long the Batcher gathers events before it enqueues
+// them: at 1,000 stamps/s of a hundred businesses a 5 ms window carries
+// about five events per dispatch task (one read and one write transaction,
+// and one task, for all of them), where 1 ms carried one or two; it adds up
+// to 5 ms to an event's way to its webhook.
+const DispatchWindow = 5 * time.Millisecond
 
 // NewBatcher returns a Batcher in front of next; Run must be running.
 func NewBatcher(next hub.EventPublisher, window time.Duration, log *slog.Logger) *Batcher {
@@ -84,7 +91,8 @@ func (b *Batcher) drain(batch []hub.EventKey) []hub.EventKey {
 	}
 }
 
-// flush publishes a batch grouped by business, each business's events in order.
+// flush publishes a batch grouped by business, each business's events in
+// order (a task's events of one business are read and marked together).
 func (b *Batcher) flush(batch []hub.EventKey) {
 	if len(batch) == 0 {
 		return

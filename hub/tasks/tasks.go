@@ -54,11 +54,32 @@ func NewQueues(prefix string) Queues {
 		Messages: prefix + ":messages", Campaigns: prefix + ":campaigns", Tills: prefix + ":tills"}
 }
 
-// eventPayload is the id-only payload of a dispatch task: the events of one
-// business that one transaction (or one relay pass) wrote, oldest first.
+// eventPayload is the id-only payload of a dispatch task: up to 100 events
+// of any businesses that transactions (or a relay pass) wrote, each
+// business's oldest first. Tasks queued before dispatch spanned businesses
+// name one business and its ids.
 type eventPayload struct {
-	BusinessID string   `json:"business_id"`
-	EventIDs   []string `json:"event_ids"`
+	Events     []eventRef `json:"events,omitempty"`
+	BusinessID string     `json:"business_id,omitempty"`
+	EventIDs   []string   `json:"event_ids,omitempty"`
+}
+
+// eventRef names one event of a dispatch task.
+type eventRef struct {
+	BusinessID string `json:"b"`
+	ID         string `json:"id"`
+}
+
+// keys returns the payload's events.
+func (p eventPayload) keys() []hub.EventKey {
+	keys := make([]hub.EventKey, 0, len(p.Events)+len(p.EventIDs))
+	for _, e := range p.Events {
+		keys = append(keys, hub.EventKey{BusinessID: e.BusinessID, ID: e.ID})
+	}
+	for _, id := range p.EventIDs {
+		keys = append(keys, hub.EventKey{BusinessID: p.BusinessID, ID: id})
+	}
+	return keys
 }
 
 // DispatchMaxRetry is how often a failed dispatch is retried (asynq backs off exponentially).
@@ -79,28 +100,24 @@ func NewPublisher(client *asynq.Client, q Queues) *Publisher {
 	return &Publisher{client: client, queue: q.Events, queues: q}
 }
 
-// PublishEvents enqueues one dispatch task per business and up to 100
-// events, with "<first id>:<last id>" as the task id: the same batch is not
-// queued twice while it waits. A batch that overlaps another (the relay's
-// and a transaction's) may dispatch an event twice; dispatch is idempotent.
+// PublishEvents enqueues one dispatch task per 100 events, of any
+// businesses, with "<first id>:<last id>" as the task id: the same batch is
+// not queued twice while it waits. A batch that overlaps another (the
+// relay's and a transaction's) may dispatch an event twice; dispatch is
+// idempotent.
 func (p *Publisher) PublishEvents(ctx context.Context, events []hub.EventKey) error {
 	var errs []error
-	for start := 0; start < len(events); {
-		end := start + 1
-		for end < len(events) && end-start < maxEventsPerTask && events[end].BusinessID == events[start].BusinessID {
-			end++
-		}
-		batch := events[start:end]
-		start = end
-		ids := make([]string, len(batch))
+	for start := 0; start < len(events); start += maxEventsPerTask {
+		batch := events[start:min(start+maxEventsPerTask, len(events))]
+		refs := make([]eventRef, len(batch))
 		for i, e := range batch {
-			ids[i] = e.ID
+			refs[i] = eventRef{BusinessID: e.BusinessID, ID: e.ID}
 		}
-		payload, err := json.Marshal(eventPayload{BusinessID: batch[0].BusinessID, EventIDs: ids})
+		payload, err := json.Marshal(eventPayload{Events: refs})
 		if err != nil {
 			return err
 		}
-		taskID := ids[0] + ":" + ids[len(ids)-1]
+		taskID := batch[0].ID + ":" + batch[len(batch)-1].ID
 		task := asynq.NewTask(TypeDispatchEvent, payload)
 		_, err = p.client.EnqueueContext(ctx, task, asynq.TaskID(taskID), asynq.Queue(p.queue), asynq.MaxRetry(DispatchMaxRetry))
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
@@ -159,10 +176,10 @@ func (h *Handlers) relayDeliveries(ctx context.Context, _ *asynq.Task) error {
 
 func (h *Handlers) dispatch(ctx context.Context, t *asynq.Task) error {
 	var p eventPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.EventIDs) == 0 {
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || len(p.keys()) == 0 {
 		return fmt.Errorf("bad payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	return h.svc.DispatchEvents(ctx, p.BusinessID, p.EventIDs)
+	return h.svc.DispatchEventKeys(ctx, p.keys())
 }
 
 func (h *Handlers) relay(ctx context.Context, _ *asynq.Task) error {
