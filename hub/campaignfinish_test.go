@@ -13,21 +13,36 @@ import (
 	"github.com/7loc/hub/templates"
 )
 
-// statsWatchStore notes where a campaign's stats are counted: inside a write
-// transaction (on SQLite, holding every business's writes) or in a read.
-// onRead, when set, runs after each count in a read transaction.
-type statsWatchStore struct {
+// wrapStore hands a use case the Tx that wrap makes of each transaction's,
+// told whether it is a write's.
+type wrapStore struct {
 	hub.Store
+	wrap func(tx hub.Tx, write bool) hub.Tx
+}
+
+func (s wrapStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
+	return s.Store.Write(ctx, func(tx hub.Tx) error { return fn(s.wrap(tx, true)) })
+}
+
+func (s wrapStore) Read(ctx context.Context, fn func(hub.Tx) error) error {
+	return s.Store.Read(ctx, func(tx hub.Tx) error { return fn(s.wrap(tx, false)) })
+}
+
+// statsWatch notes where a campaign's stats are counted: inside a write
+// transaction (on SQLite, holding every business's writes) or in a read.
+// onRead, when set, runs after each count in a read.
+type statsWatch struct {
 	inWrite, inRead atomic.Int64
 	onRead          func()
 }
 
-func (s *statsWatchStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
-	return s.Store.Write(ctx, func(tx hub.Tx) error { return fn(statsWatchTx{tx, &s.inWrite, nil}) })
-}
-
-func (s *statsWatchStore) Read(ctx context.Context, fn func(hub.Tx) error) error {
-	return s.Store.Read(ctx, func(tx hub.Tx) error { return fn(statsWatchTx{tx, &s.inRead, s.onRead}) })
+func (w *statsWatch) store(st hub.Store) hub.Store {
+	return wrapStore{st, func(tx hub.Tx, write bool) hub.Tx {
+		if write {
+			return statsWatchTx{tx, &w.inWrite, nil}
+		}
+		return statsWatchTx{tx, &w.inRead, w.onRead}
+	}}
 }
 
 type statsWatchTx struct {
@@ -53,8 +68,8 @@ func (t statsWatchTx) CampaignStats(ctx context.Context, businessID, campaignID 
 func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		m := newMessagingFixture(t, st)
-		watch := &statsWatchStore{Store: st}
-		svc, err := hub.NewService(hub.Config{Store: watch, Publisher: m.pub, Now: m.clock, PublicURL: "https://hub.test",
+		watch := &statsWatch{}
+		svc, err := hub.NewService(hub.Config{Store: watch.store(st), Publisher: m.pub, Now: m.clock, PublicURL: "https://hub.test",
 			SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{})})
 		if err != nil {
 			t.Fatal(err)

@@ -13,7 +13,8 @@ import (
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
 )
 
-// txCountingStore counts read and write transactions.
+// txCountingStore counts read and write transactions (a store of tests
+// that hold a use case to its number of transactions).
 type txCountingStore struct {
 	hub.Store
 	reads, writes atomic.Int64

@@ -1,10 +1,8 @@
 package hub_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,23 +11,12 @@ import (
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
 )
 
-// countingStore counts write transactions.
-type countingStore struct {
-	hub.Store
-	writes atomic.Int64
-}
-
-func (c *countingStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
-	c.writes.Add(1)
-	return c.Store.Write(ctx, fn)
-}
-
 func TestPurgeRunsInBatches(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		f := newFixture(t, st)
 		ctx, now, pr := f.ctx, f.clock(), f.pr
 		// The purge runs on a service whose store counts transactions.
-		cs := &countingStore{Store: st}
+		cs := &txCountingStore{Store: st}
 		svc, err := hub.NewService(hub.Config{Store: cs, Now: f.clock})
 		if err != nil {
 			t.Fatal(err)

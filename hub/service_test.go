@@ -496,7 +496,7 @@ func TestCardPageChecksTheTokenBeforeWriting(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		f := newFixture(t, st)
 		c := f.card("ann@example.com")
-		counted := &countingStore{Store: st}
+		counted := &txCountingStore{Store: st}
 		svc, err := hub.NewService(hub.Config{Store: counted, Now: f.clock, PublicURL: "https://hub.test"})
 		if err != nil {
 			t.Fatal(err)

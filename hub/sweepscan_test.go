@@ -13,20 +13,20 @@ import (
 	"github.com/7loc/hub/templates"
 )
 
-// scanWatchStore counts the sweeps' scans inside write transactions and in
+// scanWatch counts the sweeps' scans inside write transactions and in
 // reads; afterScan, when set, runs after each scan in a read.
-type scanWatchStore struct {
-	hub.Store
+type scanWatch struct {
 	inWrite, inRead atomic.Int64
 	afterScan       func()
 }
 
-func (s *scanWatchStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
-	return s.Store.Write(ctx, func(tx hub.Tx) error { return fn(scanWatchTx{tx, &s.inWrite, nil}) })
-}
-
-func (s *scanWatchStore) Read(ctx context.Context, fn func(hub.Tx) error) error {
-	return s.Store.Read(ctx, func(tx hub.Tx) error { return fn(scanWatchTx{tx, &s.inRead, s.afterScan}) })
+func (w *scanWatch) store(st hub.Store) hub.Store {
+	return wrapStore{st, func(tx hub.Tx, write bool) hub.Tx {
+		if write {
+			return scanWatchTx{tx, &w.inWrite, nil}
+		}
+		return scanWatchTx{tx, &w.inRead, w.afterScan}
+	}}
 }
 
 type scanWatchTx struct {
@@ -65,8 +65,8 @@ func (t scanWatchTx) ExpiringVouchers(ctx context.Context, businessID string, fr
 func TestSweepsScanOutsideTheWriter(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		a := newAutomationFixture(t, st)
-		watch := &scanWatchStore{Store: st}
-		svc, err := hub.NewService(hub.Config{Store: watch, Publisher: a.pub, Now: a.clock, PublicURL: "https://hub.test",
+		watch := &scanWatch{}
+		svc, err := hub.NewService(hub.Config{Store: watch.store(st), Publisher: a.pub, Now: a.clock, PublicURL: "https://hub.test",
 			SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{}), Automations: a.runs, Defaults: templates.Defaults()})
 		if err != nil {
 			t.Fatal(err)
