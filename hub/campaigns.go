@@ -557,8 +557,8 @@ type Step struct {
 // once the walk is done, and ends the campaign with one campaign_sent event
 // when nothing is open.
 func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string) (Step, error) {
-	step, final, err := s.campaignStep(ctx, businessID, id, owner, nil)
-	if err != nil || final == nil {
+	step, canEnd, err := s.campaignStep(ctx, businessID, id, owner, nil)
+	if err != nil || !canEnd {
 		return step, err
 	}
 	// The campaign can end: its final stats are counted outside the writer
@@ -579,15 +579,13 @@ func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string
 	return step, err
 }
 
-// campaignStep is one step of CampaignStep. When the campaign would end and
-// final is nil, it ends nothing and returns a non-nil final (to be counted
-// and passed back in).
-func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string, final *CampaignStats) (Step, *CampaignStats, error) {
-	var step Step
-	var ending *CampaignStats
+// campaignStep is one step of CampaignStep. When the campaign can end, it
+// ends it with the final stats, or, when final is nil, ends nothing and
+// says canEnd (the caller counts them and steps again).
+func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string, final *CampaignStats) (step Step, canEnd bool, err error) {
 	now := s.clock()
-	err := s.write(ctx, func(tx Tx, out *outbox) error {
-		step, ending = Step{}, nil
+	err = s.write(ctx, func(tx Tx, out *outbox) error {
+		step, canEnd = Step{}, false
 		c, err := tx.Campaign(ctx, businessID, id, true)
 		if err != nil {
 			return err
@@ -644,7 +642,7 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 				break
 			}
 			if final == nil {
-				ending = &CampaignStats{}
+				canEnd = true
 				break
 			}
 			if err := s.finishCampaign(ctx, tx, out, c, *final, now); err != nil {
@@ -653,7 +651,7 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 		}
 		return tx.UpdateCampaign(ctx, c)
 	})
-	return step, ending, err
+	return step, canEnd, err
 }
 
 // walkCampaign takes the next batch of the audience and writes its
