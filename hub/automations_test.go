@@ -47,22 +47,44 @@ type automationFixture struct {
 
 func newAutomationFixture(t *testing.T, st *sqlstore.Store) *automationFixture {
 	t.Helper()
-	m := newMessagingFixture(t, st)
-	q := &automationQueue{}
-	svc, err := hub.NewService(hub.Config{Store: st, Publisher: m.pub, Now: m.clock, PublicURL: "https://hub.test",
-		SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{}), Automations: q, Defaults: templates.Defaults()})
+	a := &automationFixture{messagingFixture: newMessagingFixture(t, st), runs: &automationQueue{}}
+	a.useStore(st)
+	return a
+}
+
+// useStore makes the fixture's service, which records scheduled runs, work
+// on st.
+func (a *automationFixture) useStore(st hub.Store) {
+	a.t.Helper()
+	cfg := a.messagingConfig(st)
+	cfg.Automations, cfg.Defaults = a.runs, templates.Defaults()
+	svc, err := hub.NewService(cfg)
 	if err != nil {
-		t.Fatal(err)
+		a.t.Fatal(err)
 	}
-	m.svc = svc
-	return &automationFixture{messagingFixture: m, runs: q}
+	a.svc = svc
+}
+
+// voucherExpiringAutomation creates an enabled automation that emails a
+// reminder of a voucher's expiry.
+func (a *automationFixture) voucherExpiringAutomation() {
+	a.t.Helper()
+	mt, err := a.svc.CreateMessageTemplate(a.ctx, a.biz, hub.MessageTemplateInput{Name: ptr("Soon"), Variants: []hub.MessageVariant{
+		{Language: "en", Kind: hub.KindEmail, Subject: "{{ voucher.title }} expires soon", Text: "Use {{ voucher.redeem_code }}"}}})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := a.svc.CreateAutomation(a.ctx, a.biz, hub.AutomationInput{Name: ptr("Voucher expiring"), Enabled: ptr(true),
+		Trigger: &hub.AutomationTrigger{Event: hub.TriggerVoucherExpiring},
+		Actions: []hub.AutomationAction{{Type: hub.ActionSendMessage, TemplateID: &mt.ID}}}); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 // dispatch dispatches every event published so far.
 func (a *automationFixture) dispatch() {
 	a.t.Helper()
-	ids := a.pub.ids()
-	if err := a.svc.DispatchEvents(a.ctx, a.biz, ids); err != nil {
+	if err := a.svc.DispatchEventKeys(a.ctx, a.pub.published()); err != nil {
 		a.t.Fatal(err)
 	}
 }
@@ -360,16 +382,7 @@ func TestVoucherExpiringStartsAutomationsOnce(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		a := newAutomationFixture(t, st)
 		c := a.customer(1, []string{"email"}, false)
-		mt, err := a.svc.CreateMessageTemplate(a.ctx, a.biz, hub.MessageTemplateInput{Name: ptr("Soon"), Variants: []hub.MessageVariant{
-			{Language: "en", Kind: hub.KindEmail, Subject: "{{ voucher.title }} expires soon", Text: "Use {{ voucher.redeem_code }}"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.svc.CreateAutomation(a.ctx, a.biz, hub.AutomationInput{Name: ptr("Voucher expiring"), Enabled: ptr(true),
-			Trigger: &hub.AutomationTrigger{Event: hub.TriggerVoucherExpiring},
-			Actions: []hub.AutomationAction{{Type: hub.ActionSendMessage, TemplateID: &mt.ID}}}); err != nil {
-			t.Fatal(err)
-		}
+		a.voucherExpiringAutomation()
 		// Now is 2026-05-11 12:00 UTC, after 12:00 local: the sweep of 11 May
 		// reminds of vouchers expiring on 14 May (UTC).
 		exp := func(d string) *string { return ptr(d) }

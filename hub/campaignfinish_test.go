@@ -1,8 +1,6 @@
 package hub_test
 
 import (
-	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -10,55 +8,7 @@ import (
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
-	"github.com/7loc/hub/templates"
 )
-
-// wrapStore hands a use case the Tx that wrap makes of each transaction's,
-// told whether it is a write's.
-type wrapStore struct {
-	hub.Store
-	wrap func(tx hub.Tx, write bool) hub.Tx
-}
-
-func (s wrapStore) Write(ctx context.Context, fn func(hub.Tx) error) error {
-	return s.Store.Write(ctx, func(tx hub.Tx) error { return fn(s.wrap(tx, true)) })
-}
-
-func (s wrapStore) Read(ctx context.Context, fn func(hub.Tx) error) error {
-	return s.Store.Read(ctx, func(tx hub.Tx) error { return fn(s.wrap(tx, false)) })
-}
-
-// statsWatch notes where a campaign's stats are counted: inside a write
-// transaction (on SQLite, holding every business's writes) or in a read.
-// onRead, when set, runs after each count in a read.
-type statsWatch struct {
-	inWrite, inRead atomic.Int64
-	onRead          func()
-}
-
-func (w *statsWatch) store(st hub.Store) hub.Store {
-	return wrapStore{st, func(tx hub.Tx, write bool) hub.Tx {
-		if write {
-			return statsWatchTx{tx, &w.inWrite, nil}
-		}
-		return statsWatchTx{tx, &w.inRead, w.onRead}
-	}}
-}
-
-type statsWatchTx struct {
-	hub.Tx
-	counted *atomic.Int64
-	after   func()
-}
-
-func (t statsWatchTx) CampaignStats(ctx context.Context, businessID, campaignID string) (hub.CampaignStats, error) {
-	t.counted.Add(1)
-	st, err := t.Tx.CampaignStats(ctx, businessID, campaignID)
-	if t.after != nil {
-		t.after()
-	}
-	return st, err
-}
 
 // TestCampaignEndsWithStatsCountedOutsideTheWriter: the step that ends a
 // campaign counts its final stats in a read, not in the write that ends it
@@ -68,13 +18,8 @@ func (t statsWatchTx) CampaignStats(ctx context.Context, businessID, campaignID 
 func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		m := newMessagingFixture(t, st)
-		watch := &statsWatch{}
-		svc, err := hub.NewService(hub.Config{Store: watch.store(st), Publisher: m.pub, Now: m.clock, PublicURL: "https://hub.test",
-			SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.svc = svc
+		watch := &txWatch{}
+		m.useStore(watch.store(st, func(tx hub.Tx, mark watchMark) hub.Tx { return statsWatchTx{tx, mark} }))
 		const n = hub.CampaignBatch + 30
 		for i := range n {
 			consent := []string{"email"}
@@ -89,7 +34,7 @@ func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 		}
 		// Walk and deliver everything, stopping at the step that would end it.
 		paused := false
-		watch.onRead = func() {
+		watch.afterRead = func() {
 			if paused {
 				return
 			}
@@ -106,7 +51,7 @@ func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 		if !paused || got.Status != hub.CampaignStatusPaused {
 			t.Fatalf("paused between the count and the end: status %s (pause ran: %v), want paused", got.Status, paused)
 		}
-		watch.onRead = nil
+		watch.afterRead = nil
 		if _, err := m.svc.ResumeCampaign(m.ctx, m.biz, c.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -25,22 +25,34 @@ type messagingFixture struct {
 func newMessagingFixture(t *testing.T, st *sqlstore.Store) *messagingFixture {
 	t.Helper()
 	f := newFixture(t, st)
-	svc, err := hub.NewService(hub.Config{Store: st, Publisher: f.pub, Now: f.clock, PublicURL: "https://hub.test",
-		SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.svc = svc
 	m := &messagingFixture{fixture: f, biz: f.pr.Business.ID}
+	m.useStore(st)
 	for provider, cfg := range map[string]map[string]any{
 		"email":    {"host": "smtp.test", "from": "cafe@example.com"},
 		"telegram": {"bot_token": "123:abc", "bot_username": "cafe_bot"},
 	} {
-		if _, err := svc.PutChannelConfig(f.ctx, m.biz, provider, cfg); err != nil {
+		if _, err := m.svc.PutChannelConfig(f.ctx, m.biz, provider, cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return m
+}
+
+// messagingConfig is the messaging fixture's service configuration over st.
+func (m *messagingFixture) messagingConfig(st hub.Store) hub.Config {
+	return hub.Config{Store: st, Publisher: m.pub, Now: m.clock, PublicURL: "https://hub.test",
+		SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{})}
+}
+
+// useStore makes the fixture's service work on st (the fixture's store, or
+// one that watches it).
+func (m *messagingFixture) useStore(st hub.Store) {
+	m.t.Helper()
+	svc, err := hub.NewService(m.messagingConfig(st))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.svc = svc
 }
 
 // customer creates a customer with an email; consent lists the channels

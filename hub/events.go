@@ -49,16 +49,6 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*EventRecord, *s
 	return items, next, nil
 }
 
-// DispatchEvents hands committed events of one business to their consumers;
-// see DispatchEventKeys.
-func (s *Service) DispatchEvents(ctx context.Context, businessID string, ids []string) error {
-	keys := make([]EventKey, len(ids))
-	for i, id := range ids {
-		keys[i] = EventKey{BusinessID: businessID, ID: id}
-	}
-	return s.DispatchEventKeys(ctx, keys)
-}
-
 // DispatchEventKeys hands committed events, of any businesses, to their
 // consumers — one delivery job per event and subscribed hook, the
 // automations they start — and then marks them dispatched: one read and one

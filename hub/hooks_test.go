@@ -71,7 +71,7 @@ func TestHookDisabledAfterFiveDaysOfFailuresAndReEnabled(t *testing.T) {
 		after := f.card("after@example.com")
 		for _, c := range []*hub.Card{before, after} {
 			evs, _, _ := svc.Events(ctx, hub.EventFilter{BusinessID: biz, CardID: c.ID})
-			if err := svc.DispatchEvents(ctx, biz, []string{evs[0].ID}); err != nil {
+			if err := svc.DispatchEventKeys(ctx, eventKeys(biz, evs[0].ID)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -32,6 +32,22 @@ func (r *recorder) PublishEvents(_ context.Context, keys []hub.EventKey) error {
 	return nil
 }
 
+// published returns the keys published so far.
+func (r *recorder) published() []hub.EventKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hub.EventKey(nil), r.keys...)
+}
+
+// eventKeys names events of one business.
+func eventKeys(businessID string, ids ...string) []hub.EventKey {
+	keys := make([]hub.EventKey, len(ids))
+	for i, id := range ids {
+		keys[i] = hub.EventKey{BusinessID: businessID, ID: id}
+	}
+	return keys
+}
+
 func (r *recorder) ids() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -623,10 +639,10 @@ func TestPublishFailureLeavesEventsForTheRelay(t *testing.T) {
 		}
 		evs, _, _ := f.svc.Events(f.ctx, hub.EventFilter{BusinessID: f.pr.Business.ID, CardID: c.ID})
 		ids := []string{evs[0].ID, "evt_01JTZ6W1Q9M3N4R5S6T7V8W9XY"} // the second does not exist
-		if err := f.svc.DispatchEvents(f.ctx, f.pr.Business.ID, ids); err != nil {
+		if err := f.svc.DispatchEventKeys(f.ctx, eventKeys(f.pr.Business.ID, ids...)); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.DispatchEvents(f.ctx, f.pr.Business.ID, ids); err != nil {
+		if err := f.svc.DispatchEventKeys(f.ctx, eventKeys(f.pr.Business.ID, ids...)); err != nil {
 			t.Fatalf("second dispatch: %v", err)
 		}
 		n, err = f.svc.RelayUndispatched(f.ctx, time.Minute, 100, time.Minute)

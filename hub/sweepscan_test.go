@@ -3,57 +3,32 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
-	"github.com/7loc/hub/templates"
 )
 
-// scanWatch counts the sweeps' scans inside write transactions and in
-// reads; afterScan, when set, runs after each scan in a read.
-type scanWatch struct {
-	inWrite, inRead atomic.Int64
-	afterScan       func()
-}
-
-func (w *scanWatch) store(st hub.Store) hub.Store {
-	return wrapStore{st, func(tx hub.Tx, write bool) hub.Tx {
-		if write {
-			return scanWatchTx{tx, &w.inWrite, nil}
-		}
-		return scanWatchTx{tx, &w.inRead, w.afterScan}
-	}}
-}
-
+// scanWatchTx watches where the sweeps scan for their subjects.
 type scanWatchTx struct {
 	hub.Tx
-	scans *atomic.Int64
-	after func()
-}
-
-func (t scanWatchTx) scanned() {
-	t.scans.Add(1)
-	if t.after != nil {
-		t.after()
-	}
+	watchMark
 }
 
 func (t scanWatchTx) BirthdayCustomers(ctx context.Context, businessID string, monthDays []string, afterID string, limit int) ([]*hub.Customer, error) {
-	defer t.scanned()
+	defer t.seen()
 	return t.Tx.BirthdayCustomers(ctx, businessID, monthDays, afterID, limit)
 }
 
 func (t scanWatchTx) InactiveCards(ctx context.Context, businessID string, from, to time.Time, afterID string, limit int) ([]*hub.Card, error) {
-	defer t.scanned()
+	defer t.seen()
 	return t.Tx.InactiveCards(ctx, businessID, from, to, afterID, limit)
 }
 
 func (t scanWatchTx) ExpiringVouchers(ctx context.Context, businessID string, from, to time.Time, afterID string, limit int) ([]*hub.Voucher, error) {
-	defer t.scanned()
+	defer t.seen()
 	return t.Tx.ExpiringVouchers(ctx, businessID, from, to, afterID, limit)
 }
 
@@ -65,13 +40,8 @@ func (t scanWatchTx) ExpiringVouchers(ctx context.Context, businessID string, fr
 func TestSweepsScanOutsideTheWriter(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, st *sqlstore.Store) {
 		a := newAutomationFixture(t, st)
-		watch := &scanWatch{}
-		svc, err := hub.NewService(hub.Config{Store: watch.store(st), Publisher: a.pub, Now: a.clock, PublicURL: "https://hub.test",
-			SecretKey: make([]byte, 32), Renderer: templates.New(templates.Options{}), Automations: a.runs, Defaults: templates.Defaults()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.svc = svc
+		watch := &txWatch{}
+		a.useStore(watch.store(st, func(tx hub.Tx, mark watchMark) hub.Tx { return scanWatchTx{tx, mark} }))
 		if _, err := a.svc.UpdateSettings(a.ctx, a.biz, json.RawMessage(
 			`{"triggers": {"inactivity": {"enabled": true, "days": 30, "local_time": "11:00"}}}`)); err != nil {
 			t.Fatal(err)
@@ -86,16 +56,7 @@ func TestSweepsScanOutsideTheWriter(t *testing.T) {
 			return cards[0]
 		}
 		quietCard, stampedCard := card(quiet), card(stamped)
-		mt, err := a.svc.CreateMessageTemplate(a.ctx, a.biz, hub.MessageTemplateInput{Name: ptr("Soon"), Variants: []hub.MessageVariant{
-			{Language: "en", Kind: hub.KindEmail, Subject: "{{ voucher.title }} expires soon", Text: "Use {{ voucher.redeem_code }}"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.svc.CreateAutomation(a.ctx, a.biz, hub.AutomationInput{Name: ptr("Voucher expiring"), Enabled: ptr(true),
-			Trigger: &hub.AutomationTrigger{Event: hub.TriggerVoucherExpiring},
-			Actions: []hub.AutomationAction{{Type: hub.ActionSendMessage, TemplateID: &mt.ID}}}); err != nil {
-			t.Fatal(err)
-		}
+		a.voucherExpiringAutomation()
 		a.advance(31 * 24 * time.Hour)
 		expires := a.clock().Add(3*24*time.Hour + time.Hour).Format(time.RFC3339)
 		var vouchers []*hub.Voucher
@@ -110,7 +71,7 @@ func TestSweepsScanOutsideTheWriter(t *testing.T) {
 		// Between the scans and their writes one card is stamped and one
 		// voucher redeemed.
 		var changed bool
-		watch.afterScan = func() {
+		watch.afterRead = func() {
 			if changed {
 				return
 			}

@@ -106,7 +106,7 @@ func TestGoalReachedAutomationThroughWorkers(t *testing.T) {
 		t.Fatalf("goal_reached events: %d %+v", st, events.Data)
 	}
 	ctx := context.Background()
-	if err := c.a.svc.DispatchEvents(ctx, c.biz, []string{events.Data[0].ID}); err != nil {
+	if err := c.a.svc.DispatchEventKeys(ctx, []hub.EventKey{{BusinessID: c.biz, ID: events.Data[0].ID}}); err != nil {
 		t.Fatalf("dispatch again: %v", err)
 	}
 	out, err := c.a.svc.RunAutomation(ctx, hub.AutomationKey{BusinessID: c.biz, AutomationID: goal.ID, TriggerKey: events.Data[0].ID})

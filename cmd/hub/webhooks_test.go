@@ -162,7 +162,7 @@ func TestWebhookDeliveryIsSignedAndOnce(t *testing.T) {
 		t.Errorf("delivery log = %+v, %v", attempts, err)
 	}
 	// The same event dispatched again (a replayed task) is not delivered twice.
-	if err := a.svc.DispatchEvents(context.Background(), pr.Business.ID, []string{evs[0].ID}); err != nil {
+	if err := a.svc.DispatchEventKeys(context.Background(), []hub.EventKey{{BusinessID: pr.Business.ID, ID: evs[0].ID}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.publisher.EnqueueDeliveries(context.Background(), []hub.DeliveryJob{{BusinessID: pr.Business.ID, HookID: h.ID, EventID: evs[0].ID, Attempt: 7}}); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/7loc/hub/hub"
 )
 
 func TestHooks(t *testing.T) {
@@ -50,7 +52,7 @@ func TestHooks(t *testing.T) {
 			t.Errorf("redeliver to one hook = %d, jobs %d", r.status, len(h.jobs.all()))
 		}
 		// Dispatch plans one delivery per subscribed hook.
-		if err := h.svc.DispatchEvents(context.Background(), h.business, []string{evt}); err != nil {
+		if err := h.svc.DispatchEventKeys(context.Background(), eventKeys(h.business, evt)); err != nil {
 			t.Fatal(err)
 		}
 		if got := len(h.jobs.all()); got != 3 {
@@ -105,4 +107,13 @@ func TestEventSamples(t *testing.T) {
 			t.Errorf("sample of an unknown type = %d", r.status)
 		}
 	})
+}
+
+// eventKeys names events of one business.
+func eventKeys(businessID string, ids ...string) []hub.EventKey {
+	keys := make([]hub.EventKey, len(ids))
+	for i, id := range ids {
+		keys[i] = hub.EventKey{BusinessID: businessID, ID: id}
+	}
+	return keys
 }

@@ -272,7 +272,7 @@ func TestPosterClientForANewCard(t *testing.T) {
 			ids = append(ids, str(e.(map[string]any)["id"]))
 		}
 		for range 2 {
-			if err := h.svc.DispatchEvents(context.Background(), h.business, ids); err != nil {
+			if err := h.svc.DispatchEventKeys(context.Background(), eventKeys(h.business, ids...)); err != nil {
 				t.Fatal(err)
 			}
 		}
