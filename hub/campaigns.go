@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -557,7 +558,14 @@ type Step struct {
 // once the walk is done, and ends the campaign with one campaign_sent event
 // when nothing is open.
 func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string) (Step, error) {
-	step, canEnd, err := s.campaignStep(ctx, businessID, id, owner, nil)
+	// The next batch is read and rendered outside the writer (on SQLite the
+	// one writer of every business); the step uses it if the checkpoint has
+	// not moved meanwhile, and walks inside its transaction otherwise.
+	prep, err := s.prepareWalk(ctx, businessID, id)
+	if err != nil {
+		return Step{}, err
+	}
+	step, canEnd, err := s.campaignStep(ctx, businessID, id, owner, prep, nil)
 	if err != nil || !canEnd {
 		return step, err
 	}
@@ -575,14 +583,65 @@ func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string
 	}); err != nil {
 		return Step{}, err
 	}
-	step, _, err = s.campaignStep(ctx, businessID, id, owner, &st)
+	step, _, err = s.campaignStep(ctx, businessID, id, owner, nil, &st)
 	return step, err
 }
 
-// campaignStep is one step of CampaignStep. When the campaign can end, it
-// ends it with the final stats, or, when final is nil, ends nothing and
-// says canEnd (the caller counts them and steps again).
-func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string, final *CampaignStats) (step Step, canEnd bool, err error) {
+// walkPrep is a batch of a campaign's audience read and planned in a read
+// transaction, for the walk step that starts at its checkpoint.
+type walkPrep struct {
+	// from is the checkpoint the batch starts after.
+	from    string
+	members []AudienceMember
+	plan    *messagePlan
+}
+
+// prepareWalk reads and plans the next batch of a campaign that is due to
+// walk, in a read transaction; nil when the campaign would not walk now
+// (not sending, walked, quiet hours, or its window full).
+func (s *Service) prepareWalk(ctx context.Context, businessID, id string) (*walkPrep, error) {
+	now := s.clock()
+	var prep *walkPrep
+	err := s.read(ctx, func(tx Tx) error {
+		c, err := tx.Campaign(ctx, businessID, id, false)
+		if err != nil {
+			return err
+		}
+		due := c.Status == CampaignStatusSending ||
+			c.Status == CampaignStatusScheduled && (c.SendAt == nil || !c.SendAt.After(now))
+		if !due || c.Walked {
+			return nil
+		}
+		st, loc, err := s.sendSettings(ctx, tx, businessID)
+		if err != nil {
+			return err
+		}
+		if q := st.Messaging.QuietHours; q != nil && !QuietUntil(loc, q.Start, q.End, now).IsZero() {
+			return nil
+		}
+		if open, err := tx.OpenDeliveries(ctx, businessID, CampaignSource(id)); err != nil || open >= CampaignWindow {
+			return err
+		}
+		members, err := tx.AudienceMembers(ctx, AudienceQuery{BusinessID: businessID, Filter: c.Audience, Now: now,
+			AfterID: c.Checkpoint, Limit: CampaignBatch})
+		if err != nil {
+			return err
+		}
+		plan, err := s.planMessages(ctx, tx, c, st, members, now, "")
+		if err != nil {
+			return err
+		}
+		prep = &walkPrep{from: c.Checkpoint, members: members, plan: plan}
+		return nil
+	})
+	return prep, err
+}
+
+// campaignStep is one step of CampaignStep. A walk uses prep when it
+// starts where prep does. When the campaign can end, it ends it with the
+// final stats, or, when final is nil, ends nothing and says canEnd (the
+// caller counts them and steps again).
+func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string, prep *walkPrep, final *CampaignStats) (step Step, canEnd bool, err error) {
 	now := s.clock()
 	err = s.write(ctx, func(tx Tx, out *outbox) error {
 		step, canEnd = Step{}, false
@@ -627,7 +686,7 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 		case !c.Walked && open >= CampaignWindow:
 			step.Action = StepWait
 		case !c.Walked:
-			if step.Deliveries, err = s.walkCampaign(ctx, tx, c, st, now); err != nil {
+			if step.Deliveries, err = s.walkCampaign(ctx, tx, c, st, now, prep); err != nil {
 				return err
 			}
 			step.Action = StepSend
@@ -655,12 +714,28 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 }
 
 // walkCampaign takes the next batch of the audience and writes its
-// recipients and deliveries; it moves the checkpoint.
-func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Settings, now time.Time) ([]DeliveryKey, error) {
-	members, err := tx.AudienceMembers(ctx, AudienceQuery{BusinessID: c.BusinessID, Filter: c.Audience, Now: now,
-		AfterID: c.Checkpoint, Limit: CampaignBatch})
-	if err != nil {
-		return nil, err
+// recipients and deliveries; it moves the checkpoint. The batch is prep's
+// when prep starts at the checkpoint (read and rendered before the write:
+// only this runner, holding the lease, moves the checkpoint, and the claim
+// checks each recipient's consent again before sending), else it is read
+// here. The frequency cap is counted here, in the write, either way.
+func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Settings, now time.Time, prep *walkPrep) ([]DeliveryKey, error) {
+	var members []AudienceMember
+	var plan *messagePlan
+	if prep != nil && prep.from == c.Checkpoint {
+		members, plan = prep.members, prep.plan
+	} else {
+		var err error
+		members, err = tx.AudienceMembers(ctx, AudienceQuery{BusinessID: c.BusinessID, Filter: c.Audience, Now: now,
+			AfterID: c.Checkpoint, Limit: CampaignBatch})
+		if err != nil {
+			return nil, err
+		}
+		if len(members) > 0 {
+			if plan, err = s.planMessages(ctx, tx, c, st, members, now, ""); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(members) < CampaignBatch {
 		c.Walked = true
@@ -669,8 +744,7 @@ func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Sett
 		return nil, nil
 	}
 	c.Checkpoint = members[len(members)-1].Customer.ID
-	plan, err := s.planMessages(ctx, tx, c, st, members, now, "")
-	if err != nil {
+	if err := s.capPlan(ctx, tx, plan, st, now); err != nil {
 		return nil, err
 	}
 	c.Recipients += len(plan.recipients)
@@ -683,6 +757,44 @@ func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Sett
 	return plan.keys, nil
 }
 
+// capPlan skips, with ReasonFrequencyCap, the recipients of a walk's plan
+// that have had the business's frequency cap of messages already.
+func (s *Service) capPlan(ctx context.Context, tx Tx, plan *messagePlan, st *Settings, now time.Time) error {
+	cap := st.Messaging.FrequencyCap
+	if cap == nil {
+		return nil
+	}
+	var ids []string
+	for _, r := range plan.recipients {
+		if r.Channel != "" {
+			ids = append(ids, r.CustomerID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	recent, err := tx.RecentDeliveries(ctx, plan.recipients[0].BusinessID, ids, now.AddDate(0, 0, -cap.PerDays))
+	if err != nil {
+		return err
+	}
+	capped := map[string]bool{}
+	for _, r := range plan.recipients {
+		if r.Channel != "" && recent[r.CustomerID] >= cap.Max {
+			r.Status, r.Reason, r.DeliveryID = RecipientSkipped, ReasonFrequencyCap, nil
+			capped[r.CustomerID] = true
+		}
+	}
+	if len(capped) == 0 {
+		return nil
+	}
+	plan.deliveries = slices.DeleteFunc(plan.deliveries, func(d *Delivery) bool { return capped[d.CustomerID] })
+	plan.keys = plan.keys[:0]
+	for _, d := range plan.deliveries {
+		plan.keys = append(plan.keys, DeliveryKey{BusinessID: d.BusinessID, ID: d.ID})
+	}
+	return nil
+}
+
 // messagePlan is what a batch of recipients becomes.
 type messagePlan struct {
 	recipients []*Recipient
@@ -691,8 +803,8 @@ type messagePlan struct {
 }
 
 // planMessages picks each member's channel (the first in the order that
-// can reach them and is configured, after exclude), applies the frequency
-// cap, and renders the message.
+// can reach them and is configured, after exclude) and renders the message.
+// The frequency cap is the caller's (capPlan), in its write.
 func (s *Service) planMessages(ctx context.Context, tx Tx, c *Campaign, st *Settings, members []AudienceMember, now time.Time, exclude string) (*messagePlan, error) {
 	order := c.Channels
 	if order == nil {
@@ -706,12 +818,6 @@ func (s *Service) planMessages(ctx context.Context, tx Tx, c *Campaign, st *Sett
 	ids := make([]string, len(members))
 	for i, m := range members {
 		ids[i] = m.Customer.ID
-	}
-	var recent map[string]int
-	if cap := st.Messaging.FrequencyCap; cap != nil {
-		if recent, err = tx.RecentDeliveries(ctx, c.BusinessID, ids, now.AddDate(0, 0, -cap.PerDays)); err != nil {
-			return nil, err
-		}
 	}
 	cards := map[string]*Card{}
 	if c.Message != nil && mentionsCard(c.Message.Variants) {
@@ -740,10 +846,6 @@ func (s *Service) planMessages(ctx context.Context, tx Tx, c *Campaign, st *Sett
 		r.Channel = pickChannel(channels, m.Reach, configured, exclude)
 		if r.Channel == "" {
 			r.Status, r.Reason = RecipientSkipped, ReasonNoChannel
-			continue
-		}
-		if cap := st.Messaging.FrequencyCap; cap != nil && exclude == "" && recent[m.Customer.ID] >= cap.Max {
-			r.Status, r.Reason = RecipientSkipped, ReasonFrequencyCap
 			continue
 		}
 		kind := KindText

@@ -65,3 +65,14 @@ func (t statsWatchTx) CampaignStats(ctx context.Context, businessID, campaignID 
 	defer t.seen()
 	return t.Tx.CampaignStats(ctx, businessID, campaignID)
 }
+
+// walkWatchTx watches where a campaign's audience is read.
+type walkWatchTx struct {
+	hub.Tx
+	watchMark
+}
+
+func (t walkWatchTx) AudienceMembers(ctx context.Context, q hub.AudienceQuery) ([]hub.AudienceMember, error) {
+	defer t.seen()
+	return t.Tx.AudienceMembers(ctx, q)
+}

@@ -11,10 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +44,9 @@ type campaignOptions struct {
 	// others is how many other businesses get customers (and a WhatsApp
 	// configuration with the default limits) besides the two of the run.
 	others int
+	// sink sends WhatsApp to the in-process sink of each hub process
+	// (HUB_BENCH_SINK) instead of the fake over HTTP.
+	sink bool
 }
 
 // procUse is what a finished subprocess used.
@@ -81,6 +86,12 @@ type campaignResult struct {
 	cpu              cpuUse
 	loadBefore, load string
 	benchRSS         string
+	// rawCPU is the CPU raw asynq took, the bench process's and Redis's.
+	rawCPU cpuUse
+	// sink says the messages went to the hub processes' in-process sinks;
+	// fakeCalls is how many calls the WhatsApp fake over HTTP answered.
+	sink      bool
+	fakeCalls int
 }
 
 func (r *campaignResult) rate() float64 { return float64(r.delivered) / r.finish.Seconds() }
@@ -101,6 +112,7 @@ func runBenchCampaign(ctx context.Context, args []string, stdout, stderr io.Writ
 		fs.StringVar(&o.hub, "hub", "", "hub binary to run as serve and work (default: this executable)")
 		fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up on a campaign not sent by then")
 		fs.IntVar(&o.others, "other-businesses", 3, "other businesses with customers in the same database")
+		fs.BoolVar(&o.sink, "sink", false, "send WhatsApp to an in-process sink in each hub process (same rate-limit budgets, no HTTP exchange) instead of the WhatsApp fake over HTTP: the campaign engine without the provider's wire")
 	})
 	if err != nil {
 		return err
@@ -218,9 +230,11 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 
 	// The reference: raw asynq with the workers' total concurrency.
 	res.rawN = max(8, min(o.recipients, 100_000)/8*8)
+	probe.start(ctx)
 	if res.raw, err = rawAsynq(ctx, a, cfg.QueuePrefix+":raw", cfg.Concurrency*max(o.workers, 1), res.rawN); err != nil {
 		return nil, fmt.Errorf("raw asynq: %w", err)
 	}
+	res.rawCPU = probe.stop(ctx)
 
 	// The processes.
 	addr, err := freeAddr()
@@ -232,10 +246,19 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 		"HUB_MIGRATE=false", "HUB_LOG_LEVEL=warn", "HUB_LOG_FORMAT=text",
 		"HUB_WORKER_CONCURRENCY="+strconv.Itoa(cfg.Concurrency), "HUB_CPU_PROFILE=")
 	var procs []*exec.Cmd
-	var names []string
+	var names, sinks []string
+	sinkDir, err := os.MkdirTemp("", "hub-bench-sink-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(sinkDir)
 	startProc := func(name string, extra ...string) error {
 		cmd := exec.Command(o.hub, strings.Fields(name)[0])
 		cmd.Env, cmd.Stdout, cmd.Stderr = append(slices.Clone(env), extra...), stderr, stderr
+		if o.sink {
+			path := filepath.Join(sinkDir, strings.ReplaceAll(name, " ", "-")+".log")
+			cmd.Env, sinks = append(cmd.Env, "HUB_BENCH_SINK="+path), append(sinks, path)
+		}
 		if err := cmd.Start(); err != nil {
 			return err
 		}
@@ -299,6 +322,26 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 		if err := startProc("work "+strconv.Itoa(i+1), extra...); err != nil {
 			return nil, err
 		}
+	}
+	// arrivals are the messages the provider got so far: the fake's, or
+	// the sinks' (as far as flushed).
+	arrivals := func() []arrival {
+		if !o.sink {
+			var out []arrival
+			for _, m := range fake.Messages() {
+				out = append(out, arrival{to: m.To, at: m.At})
+			}
+			return out
+		}
+		var out []arrival
+		for _, path := range sinks {
+			a, err := readSink(path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(stderr, "bench: read sink: %v\n", err)
+			}
+			out = append(out, a...)
+		}
+		return out
 	}
 	base := "http://" + addr
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
@@ -400,11 +443,11 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 		}
 		if time.Now().After(deadline) {
 			stopOneoffs()
-			return nil, fmt.Errorf("campaign still %s after %s (fake got %d calls)", cmp.Status, o.timeout, fake.Calls())
+			return nil, fmt.Errorf("campaign still %s after %s (the provider got %d messages)", cmp.Status, o.timeout, len(arrivals()))
 		}
 		if time.Since(lastReport) >= 10*time.Second {
 			lastReport = time.Now()
-			fmt.Fprintf(stderr, "bench: %s: fake got %d calls; load %s\n", time.Since(start).Round(time.Second), fake.Calls(), loadAvg())
+			fmt.Fprintf(stderr, "bench: %s: the provider got %d messages; load %s\n", time.Since(start).Round(time.Second), len(arrivals()), loadAvg())
 		}
 		select {
 		case <-ctx.Done():
@@ -435,10 +478,9 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 	var lats []time.Duration
 	for wait := time.Now().Add(10 * time.Second); ; {
 		lats = lats[:0]
-		msgs := fake.Messages()
-		for _, m := range msgs {
-			if t0, ok := want[m.To]; ok {
-				lats = append(lats, m.At.Sub(t0))
+		for _, m := range arrivals() {
+			if t0, ok := want[m.to]; ok {
+				lats = append(lats, m.at.Sub(t0))
 			}
 		}
 		if len(lats) >= len(want) || time.Now().After(wait) {
@@ -455,9 +497,9 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 	// Duplicates: messages to a campaign recipient beyond the first.
 	perTo := make(map[string]int, o.recipients)
 	prefix := strings.TrimPrefix(strings.SplitN(camp.phones, "%", 2)[0], "+")
-	for _, m := range fake.Messages() {
-		if strings.HasPrefix(m.To, prefix) && len(m.To) == len(prefix)+7 {
-			perTo[m.To]++
+	for _, m := range arrivals() {
+		if strings.HasPrefix(m.to, prefix) && len(m.to) == len(prefix)+7 {
+			perTo[m.to]++
 		}
 	}
 	for _, n := range perTo {
@@ -465,6 +507,7 @@ func benchCampaign(ctx context.Context, cfg *config, o campaignOptions, stderr i
 		res.duplicates += n - 1
 	}
 	res.benchRSS = peakRSS()
+	res.sink, res.fakeCalls = o.sink, fake.Calls()
 	return res, nil
 }
 
@@ -555,8 +598,13 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 	fmt.Fprintf(w, "| %d | %s | %.1f s | %.0f | %.0f | %.2f | %s | %d | %d | %s | %s | %s |\n",
 		r.recipients, r.db, r.finish.Seconds(), r.rate(), r.raw, r.rate()/r.raw, strings.Join(rss, ", "),
 		r.duplicates, r.final, ms(r.oneP50), ms(r.oneP99), ms(r.oneMax))
-	fmt.Fprintf(w, "\ncampaign %s: audience %d, sent %d, failed %d, skipped %d; the fake got %d recipients at least once\n",
+	fmt.Fprintf(w, "\ncampaign %s: audience %d, sent %d, failed %d, skipped %d; the provider (fake or sink) got %d recipients at least once\n",
 		r.status, r.stats.Audience, r.stats.Sent, r.stats.Failed, r.stats.SkippedTotal(), r.delivered)
+	provider := "the WhatsApp fake over HTTP"
+	if r.sink {
+		provider = "an in-process sink in each hub process (--sink; WhatsApp's rate-limit budgets, no HTTP exchange)"
+	}
+	fmt.Fprintf(w, "provider: %s; the WhatsApp fake answered %d calls\n", provider, r.fakeCalls)
 	fmt.Fprintf(w, "raw asynq reference: %d no-op tasks, enqueued by 8 goroutines and processed with concurrency %d in the bench process\n",
 		r.rawN, concurrency*max(o.workers, 1))
 	fmt.Fprintf(w, "one-offs: %d posted, %d arrived, %d failed to post; the POST's own latency (to its 202) p50 %s, p99 %s\n",
@@ -567,5 +615,9 @@ func writeCampaignTable(w io.Writer, r *campaignResult, o campaignOptions, concu
 	}
 	fmt.Fprintf(w, "CPU per campaign message: %s %s, PostgreSQL backends %s, Redis %s\n", workers,
 		perOp(workCPU, r.delivered), perOp(r.cpu.pg, r.delivered), perOp(r.cpu.redis, r.delivered))
+	fmt.Fprintf(w, "CPU per campaign message of the bench process (the fake provider, one-offs, status polls): %s\n",
+		perOp(r.cpu.hub, r.delivered))
+	fmt.Fprintf(w, "CPU per raw asynq task: the bench process %s, Redis %s\n",
+		perOp(r.rawCPU.hub, r.rawN), perOp(r.rawCPU.redis, r.rawN))
 	fmt.Fprintf(w, "peak RSS of the bench process (fake, load generator, raw asynq): %s\n", r.benchRSS)
 }

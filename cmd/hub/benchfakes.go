@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/7loc/hub/channels"
 )
 
 // The benchmarks that run provider fakes in the process (channels, campaign,
@@ -27,4 +29,10 @@ func runBenchSales(context.Context, []string, io.Writer, io.Writer, func(string)
 
 func withoutFakes(name string) error {
 	return fmt.Errorf("hub bench %s runs provider fakes, which this binary leaves out: build it with `go build -tags bench ./cmd/hub` (or `go run -tags bench ./cmd/hub bench %s`)", name, name)
+}
+
+// startBenchSink is the bench binary's in-process WhatsApp sink (HUB_BENCH_SINK);
+// this binary has none.
+func startBenchSink(func(string) (string, bool)) (func(map[string]channels.Factory) map[string]channels.Factory, func(), error) {
+	return nil, func() {}, nil
 }

@@ -129,6 +129,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(
 		return err
 	}
 	defer stopProfile()
+	wrap, stopSink, err := startBenchSink(lookup) // HUB_BENCH_SINK, set by hub bench campaign --sink
+	if err != nil {
+		return err
+	}
+	defer stopSink()
+	a.wrapFactories = wrap
 	ln, err := listen(cfg.Addr)
 	if err != nil {
 		return err
@@ -152,6 +158,12 @@ func runWork(ctx context.Context, args []string, stderr io.Writer, lookup func(s
 		return err
 	}
 	defer stopProfile()
+	wrap, stopSink, err := startBenchSink(lookup) // HUB_BENCH_SINK, set by hub bench campaign --sink
+	if err != nil {
+		return err
+	}
+	defer stopSink()
+	a.wrapFactories = wrap
 	if cfg.MetricsAddr == "" {
 		return a.runWorkers(ctx, cfg.Scheduler)
 	}

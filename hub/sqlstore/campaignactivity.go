@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -33,19 +34,34 @@ func (t *tx) CampaignActivity(ctx context.Context, businessID, campaignID string
 	return out, mapErr(rows.Err(), activityKind)
 }
 
+// activitySlots is how many counter rows a campaign's second has. Each
+// transaction adds to one of them, at random, so that workers ending
+// messages of one campaign in the same second do not wait for each other's
+// commits on one row (PostgreSQL); readers sum them.
+const activitySlots = 16
+
+// activitySlot picks the counter row a transaction adds to.
+func (s *Store) activitySlot() int {
+	if s.pinSlot != nil {
+		return s.pinSlot()
+	}
+	return rand.IntN(activitySlots)
+}
+
 // AddCampaignActivity implements hub.CampaignActivityTx: one multi-row
-// upsert (per rowsPerInsert deltas) that adds to the counters.
+// upsert (per rowsPerInsert deltas) that adds to the counters of one slot.
 func (t *tx) AddCampaignActivity(ctx context.Context, ds []hub.ActivityDelta) error {
+	slot := t.s.activitySlot()
 	for lo := 0; lo < len(ds); lo += rowsPerInsert {
 		chunk := ds[lo:min(lo+rowsPerInsert, len(ds))]
-		args := make([]any, 0, 5*len(chunk))
+		args := make([]any, 0, 6*len(chunk))
 		for _, d := range chunk {
-			args = append(args, d.BusinessID, d.CampaignID, d.Second, d.Sent, d.Failed)
+			args = append(args, d.BusinessID, d.CampaignID, d.Second, slot, d.Sent, d.Failed)
 		}
 		var b strings.Builder
-		b.WriteString("INSERT INTO campaign_activity (business_id, campaign_id, at_second, sent, failed) VALUES ")
-		b.WriteString(placeholders(len(chunk), 5))
-		b.WriteString(" ON CONFLICT (business_id, campaign_id, at_second) DO UPDATE" +
+		b.WriteString("INSERT INTO campaign_activity (business_id, campaign_id, at_second, slot, sent, failed) VALUES ")
+		b.WriteString(placeholders(len(chunk), 6))
+		b.WriteString(" ON CONFLICT (business_id, campaign_id, at_second, slot) DO UPDATE" +
 			" SET sent = campaign_activity.sent + excluded.sent, failed = campaign_activity.failed + excluded.failed")
 		if _, err := t.exec(ctx, b.String(), args...); err != nil {
 			return mapErr(err, activityKind)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/7loc/hub/hub"
 	"github.com/7loc/hub/hub/sqlstore"
 	"github.com/7loc/hub/hub/sqlstore/sqltest"
@@ -361,5 +363,76 @@ func TestCampaignActivityCountsAsTheRecipients(t *testing.T) {
 		}
 		a.checkCounters("backfilled", c.ID)
 		a.checkCounters("backfilled", c2.ID)
+	})
+}
+
+// TestCampaignActivitySlots: transactions add to a second's counters in
+// slots, which the chart and the stats sum; and on PostgreSQL a second
+// transaction adding to the same second does not wait for the first's
+// commit when its slot differs (it did, on one row per second, and put
+// every worker of a campaign in single file), as it must when it is the
+// same slot.
+func TestCampaignActivitySlots(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		w := newWorld(t, s)
+		start := t0.Truncate(time.Second)
+		c := hub.NewID(hub.PrefixCampaign)
+		delta := func(sent, failed int) []hub.ActivityDelta {
+			return []hub.ActivityDelta{{BusinessID: w.biz.ID, CampaignID: c, Second: start.Unix(), Sent: sent, Failed: failed}}
+		}
+		var slot int
+		s.PinActivitySlotForTest(func() int { return slot })
+		for i, d := range []struct{ sent, failed int }{{3, 0}, {2, 1}, {0, 4}} {
+			slot = i
+			write(t, s, func(tx hub.Tx) error { return tx.AddCampaignActivity(ctx, delta(d.sent, d.failed)) })
+		}
+		var got []hub.ActivityCount
+		read(t, s, func(tx hub.Tx) (err error) {
+			got, err = tx.CampaignActivity(ctx, w.biz.ID, c, start, time.Minute)
+			return err
+		})
+		if d := cmp.Diff([]hub.ActivityCount{{Bucket: 0, Sent: 5, Failed: 5}}, got); d != "" {
+			t.Fatalf("the chart over three slots (-want +got):\n%s", d)
+		}
+		if s.Dialect() != sqlstore.DialectPostgres {
+			return // one writer: no transaction waits for another's row
+		}
+		for _, tc := range []struct {
+			name         string
+			first, other int
+			waits        bool
+		}{
+			{"another slot", 0, 1, false},
+			{"the same slot", 2, 2, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				holding, release := make(chan struct{}), make(chan struct{})
+				firstDone := make(chan error, 1)
+				slot = tc.first
+				go func() {
+					firstDone <- s.Write(ctx, func(tx hub.Tx) error {
+						if err := tx.AddCampaignActivity(ctx, delta(1, 0)); err != nil {
+							return err
+						}
+						close(holding)
+						<-release
+						return nil
+					})
+				}()
+				<-holding
+				slot = tc.other
+				octx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				err := s.Write(octx, func(tx hub.Tx) error { return tx.AddCampaignActivity(octx, delta(1, 0)) })
+				cancel()
+				close(release)
+				if err := <-firstDone; err != nil {
+					t.Fatal(err)
+				}
+				if waited := err != nil; waited != tc.waits {
+					t.Errorf("the second transaction, the first still open: err %v; waited %v, want %v", err, waited, tc.waits)
+				}
+			})
+		}
 	})
 }

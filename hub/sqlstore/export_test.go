@@ -173,3 +173,7 @@ func (s *Store) ExplainForTest(ctx context.Context, q QueryForTest) (string, err
 	})
 	return strings.Join(lines, "\n"), err
 }
+
+// PinActivitySlotForTest makes each transaction add to the campaign
+// counter slot pick returns.
+func (s *Store) PinActivitySlotForTest(pick func() int) { s.pinSlot = pick }

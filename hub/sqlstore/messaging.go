@@ -324,6 +324,7 @@ func (t *tx) DeliveriesByID(ctx context.Context, businessID string, ids []string
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	t.planEach()
 	return list(ctx, t, deliveryKind,
 		"SELECT "+deliveryCols+" FROM deliveries d WHERE id IN ("+inList(len(ids))+") AND "+byIDsBusiness+
 			" ORDER BY id"+t.lock(forUpdate, "d"),
@@ -346,6 +347,7 @@ func (t *tx) ChannelContacts(ctx context.Context, businessID, channel string, cu
 // a column the rows agree on is one argument, one they differ in is a CASE
 // on the id. On PostgreSQL it goes out with the next statement or COMMIT.
 func (t *tx) UpdateDeliveries(ctx context.Context, ds []*hub.Delivery) error {
+	t.planEach()
 	type times struct {
 		businessID    string
 		updated, sent time.Time

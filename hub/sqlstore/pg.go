@@ -175,6 +175,26 @@ type pgTx struct {
 	// err is the first failure of a deferred write (already mapped): every
 	// later statement fails with it and the transaction can only roll back.
 	err error
+	// customPlans: the transaction plans each statement for its arguments.
+	customPlans bool
+}
+
+// planEach makes the rest of the transaction plan every statement for its
+// own arguments and the tables' sizes now (SET LOCAL plan_cache_mode,
+// queued with the next statement, so it costs no round trip). The set
+// statements of a send batch (a list of ids of a table that grows by
+// millions within minutes: deliveries) otherwise settle, after five runs on
+// a connection, on a generic plan made while the table was small — a
+// sequential scan, kept until the table is next analyzed; a campaign on a
+// fresh database read every delivery per statement for its first minute.
+// The stamp path keeps generic plans: planning each of its statements
+// doubled PostgreSQL's CPU per stamp.
+func (p *pgTx) planEach() {
+	if p.customPlans {
+		return
+	}
+	p.customPlans = true
+	p.pending = append(p.pending, pgWrite{kind: "transaction", q: "SET LOCAL plan_cache_mode = force_custom_plan"})
 }
 
 // oneRow wraps an UPDATE or DELETE so that PostgreSQL fails it when it
@@ -420,14 +440,14 @@ func (p *pgTx) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.begun = false
+	p.begun, p.customPlans = false, false
 	return nil
 }
 
 // rollback ends the transaction unless it has ended. When ROLLBACK fails
 // the connection is closed, and the server ends the transaction with it.
 func (p *pgTx) rollback() {
-	p.pending = nil
+	p.pending, p.customPlans = nil, false
 	if !p.begun || p.conn.IsClosed() {
 		return
 	}

@@ -53,6 +53,9 @@ type Store struct {
 	ckpt  *checkpointer
 	binds bindCache
 	txOpt *sql.TxOptions
+	// pinSlot, set by tests, picks the campaign counter slot instead of
+	// chance.
+	pinSlot func() int
 }
 
 var _ hub.Store = (*Store)(nil)

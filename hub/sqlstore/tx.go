@@ -81,6 +81,14 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (rowSet, error) {
 	return rows, nil
 }
 
+// planEach makes the rest of a PostgreSQL write transaction plan each
+// statement for its arguments (see pgTx.planEach); SQLite plans each anyway.
+func (t *tx) planEach() {
+	if p, ok := t.pg.(*pgTx); ok && t.write {
+		p.planEach()
+	}
+}
+
 // execOne runs an UPDATE that must touch exactly one row: none is not_found.
 func (t *tx) execOne(ctx context.Context, kind, q string, args ...any) error {
 	res, err := t.exec(ctx, q, args...)
