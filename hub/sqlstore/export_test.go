@@ -177,3 +177,11 @@ func (s *Store) ExplainForTest(ctx context.Context, q QueryForTest) (string, err
 // PinActivitySlotForTest makes each transaction add to the campaign
 // counter slot pick returns.
 func (s *Store) PinActivitySlotForTest(pick func() int) { s.pinSlot = pick }
+
+// PlanCacheModeForTest is PostgreSQL's plan_cache_mode in the transaction
+// of htx, as its next statement would see it.
+func PlanCacheModeForTest(ctx context.Context, htx hub.Tx) (string, error) {
+	var mode string
+	err := htx.(*tx).queryRow(ctx, "SHOW plan_cache_mode").Scan(&mode)
+	return mode, err
+}

@@ -131,3 +131,50 @@ func TestSendBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestSendBatchesPlanEachStatement: on PostgreSQL a transaction that reads
+// or updates a set of deliveries plans its statements for their arguments
+// from then on (a generic plan made while deliveries was small kept a
+// sequential scan per statement for a campaign's first minute), and only
+// that transaction: the stamp path keeps its cached plans.
+func TestSendBatchesPlanEachStatement(t *testing.T) {
+	s := sqltest.Open(t, sqlstore.DialectPostgres)
+	ctx := context.Background()
+	w := newWorld(t, s)
+	mode := func(tx hub.Tx) string {
+		t.Helper()
+		m, err := sqlstore.PlanCacheModeForTest(ctx, tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		set  func(tx hub.Tx) error
+	}{
+		{"deliveries by id", func(tx hub.Tx) error {
+			_, err := tx.DeliveriesByID(ctx, w.biz.ID, []string{hub.NewID(hub.PrefixDelivery)}, true)
+			return err
+		}},
+		{"UpdateDeliveries", func(tx hub.Tx) error { return tx.UpdateDeliveries(ctx, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after string
+			write(t, s, func(tx hub.Tx) error {
+				before = mode(tx)
+				if err := tc.set(tx); err != nil {
+					return err
+				}
+				after = mode(tx)
+				return nil
+			})
+			var next string
+			write(t, s, func(tx hub.Tx) error { next = mode(tx); return nil })
+			if before != "auto" || after != "force_custom_plan" || next != "auto" {
+				t.Errorf("plan_cache_mode before the set statement %q, after %q, in the next transaction %q; want auto, force_custom_plan, auto",
+					before, after, next)
+			}
+		})
+	}
+}
