@@ -30,12 +30,15 @@ const (
 // Campaign engine tuning.
 const (
 	// CampaignChunk is how many deliveries one send task carries.
-	CampaignChunk = 50
+	CampaignChunk = 64
 	// campaignRunBudget is how long one run task works before it hands over
 	// to a fresh task (so a long campaign never holds one task for hours).
 	campaignRunBudget = 20 * time.Second
-	// campaignSendParallel is how many deliveries of one chunk go out at once.
-	campaignSendParallel = 8
+	// CampaignSendParallel is how many deliveries of one chunk go out at once:
+	// a group claimed, sent and recorded together, and so the most a killed
+	// worker can leave unknown per send task. 16 rather than 8 costs a
+	// campaign 11 % less CPU per message (BENCHMARKS.md).
+	CampaignSendParallel = 16
 )
 
 type campaignPayload struct {
@@ -225,7 +228,7 @@ func (c *Campaigns) send(ctx context.Context, t *asynq.Task) error {
 	for i, id := range p.DeliveryIDs {
 		keys[i] = hub.DeliveryKey{BusinessID: p.BusinessID, ID: id}
 	}
-	results, err := c.deliverer.DeliverBatch(ctx, keys, false, campaignSendParallel)
+	results, err := c.deliverer.DeliverBatch(ctx, keys, false, CampaignSendParallel)
 	if err != nil {
 		// Nothing claimed, or answers not recorded: the chunk runs again
 		// (the ledger sends each delivery at most once).
