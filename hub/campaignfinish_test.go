@@ -21,17 +21,7 @@ func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 		watch := &txWatch{}
 		m.useStore(watch.store(st, func(tx hub.Tx, mark watchMark) hub.Tx { return statsWatchTx{tx, mark} }))
 		const n = hub.CampaignBatch + 30
-		for i := range n {
-			consent := []string{"email"}
-			if i%10 == 0 {
-				consent = nil // no channel: skipped
-			}
-			m.customer(i, consent, false)
-		}
-		c := m.campaign(nil, textAndEmail)
-		if _, err := m.svc.SendCampaign(m.ctx, m.biz, c.ID); err != nil {
-			t.Fatal(err)
-		}
+		c := m.sendingCampaign(n)
 		// Walk and deliver everything, stopping at the step that would end it.
 		paused := false
 		watch.afterRead = func() {
@@ -57,14 +47,7 @@ func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 		}
 		writesBefore := watch.inWrite.Load()
 		m.run(c.ID, "A", nil, 5)
-		if got, err = m.svc.CampaignByID(m.ctx, m.biz, c.ID); err != nil {
-			t.Fatal(err)
-		}
-		skipped := (n + 9) / 10
-		want := hub.CampaignStats{Audience: n, Sent: n - skipped, Skipped: map[string]int{hub.ReasonNoChannel: skipped}}
-		if d := cmp.Diff(want, got.Stats); d != "" || got.Status != hub.CampaignStatusSent {
-			t.Fatalf("status %s, final stats (-want +got):\n%s", got.Status, d)
-		}
+		m.wantSent(c.ID, n)
 		if w := watch.inWrite.Load() - writesBefore; w != 0 {
 			t.Errorf("the stats were counted %d times inside a write transaction while the campaign ended, want 0", w)
 		}
@@ -73,4 +56,37 @@ func TestCampaignEndsWithStatsCountedOutsideTheWriter(t *testing.T) {
 			t.Fatalf("%d campaign_sent events (%v), want 1", len(evs), err)
 		}
 	})
+}
+
+// sendingCampaign creates n customers, every tenth without consent (so
+// skipped with no channel), and a campaign to them all, sent.
+func (m *messagingFixture) sendingCampaign(n int) *hub.Campaign {
+	m.t.Helper()
+	for i := range n {
+		consent := []string{"email"}
+		if i%10 == 0 {
+			consent = nil
+		}
+		m.customer(i, consent, false)
+	}
+	c := m.campaign(nil, textAndEmail)
+	if _, err := m.svc.SendCampaign(m.ctx, m.biz, c.ID); err != nil {
+		m.t.Fatal(err)
+	}
+	return c
+}
+
+// wantSent checks that sendingCampaign's campaign of n customers ended
+// sent with every reachable one sent and the rest skipped.
+func (m *messagingFixture) wantSent(id string, n int) {
+	m.t.Helper()
+	got, err := m.svc.CampaignByID(m.ctx, m.biz, id)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	skipped := (n + 9) / 10
+	want := hub.CampaignStats{Audience: n, Sent: n - skipped, Skipped: map[string]int{hub.ReasonNoChannel: skipped}}
+	if d := cmp.Diff(want, got.Stats); d != "" || got.Status != hub.CampaignStatusSent {
+		m.t.Fatalf("status %s, final stats (-want +got):\n%s", got.Status, d)
+	}
 }
