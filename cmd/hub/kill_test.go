@@ -270,10 +270,11 @@ func createKey(t *testing.T, bin string, env []string, business string) string {
 	return strings.TrimSpace(string(keyOut))
 }
 
-func buildHub(t *testing.T) string {
+// buildHub builds the hub binary (with tags, if any) for a test to run.
+func buildHub(t *testing.T, tags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "hub")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
