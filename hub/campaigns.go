@@ -590,8 +590,10 @@ func (s *Service) CampaignStep(ctx context.Context, businessID, id, owner string
 // walkPrep is a batch of a campaign's audience read and planned in a read
 // transaction, for the walk step that starts at its checkpoint.
 type walkPrep struct {
-	// from is the checkpoint the batch starts after.
+	// from is the checkpoint the batch starts after; seen is the campaign's
+	// updated_at when it was read (any step, edit or pause changes it).
 	from    string
+	seen    time.Time
 	members []AudienceMember
 	plan    *messagePlan
 }
@@ -631,16 +633,16 @@ func (s *Service) prepareWalk(ctx context.Context, businessID, id string) (*walk
 		if err != nil {
 			return err
 		}
-		prep = &walkPrep{from: c.Checkpoint, members: members, plan: plan}
+		prep = &walkPrep{from: c.Checkpoint, seen: c.UpdatedAt, members: members, plan: plan}
 		return nil
 	})
 	return prep, err
 }
 
-// campaignStep is one step of CampaignStep. A walk uses prep when it
-// starts where prep does. When the campaign can end, it ends it with the
-// final stats, or, when final is nil, ends nothing and says canEnd (the
-// caller counts them and steps again).
+// campaignStep is one step of CampaignStep. A walk uses prep when the
+// campaign has not changed since prep read it. When the campaign can end,
+// it ends it with the final stats, or, when final is nil, ends nothing and
+// says canEnd (the caller counts them and steps again).
 func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string, prep *walkPrep, final *CampaignStats) (step Step, canEnd bool, err error) {
 	now := s.clock()
 	err = s.write(ctx, func(tx Tx, out *outbox) error {
@@ -648,6 +650,9 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 		c, err := tx.Campaign(ctx, businessID, id, true)
 		if err != nil {
 			return err
+		}
+		if prep != nil && (!prep.seen.Equal(c.UpdatedAt) || prep.from != c.Checkpoint) {
+			prep = nil // a step, an edit or a pause came between: walk here
 		}
 		if c.Status == CampaignStatusScheduled && (c.SendAt == nil || !c.SendAt.After(now)) {
 			c.Status, c.StartedAt = CampaignStatusSending, &now
@@ -715,14 +720,14 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 
 // walkCampaign takes the next batch of the audience and writes its
 // recipients and deliveries; it moves the checkpoint. The batch is prep's
-// when prep starts at the checkpoint (read and rendered before the write:
-// only this runner, holding the lease, moves the checkpoint, and the claim
-// checks each recipient's consent again before sending), else it is read
-// here. The frequency cap is counted here, in the write, either way.
+// when the caller found the campaign unchanged since prep read it (read and
+// rendered before the write: only this runner, holding the lease, moves the
+// checkpoint, and the claim checks each recipient's consent again before
+// sending), else it is read here. The frequency cap is counted here, in the write, either way.
 func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Settings, now time.Time, prep *walkPrep) ([]DeliveryKey, error) {
 	var members []AudienceMember
 	var plan *messagePlan
-	if prep != nil && prep.from == c.Checkpoint {
+	if prep != nil {
 		members, plan = prep.members, prep.plan
 	} else {
 		var err error
