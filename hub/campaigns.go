@@ -609,9 +609,7 @@ func (s *Service) prepareWalk(ctx context.Context, businessID, id string) (*walk
 		if err != nil {
 			return err
 		}
-		due := c.Status == CampaignStatusSending ||
-			c.Status == CampaignStatusScheduled && (c.SendAt == nil || !c.SendAt.After(now))
-		if !due || c.Walked {
+		if c.Status != CampaignStatusSending && !c.startsBy(now) || c.Walked {
 			return nil
 		}
 		st, loc, err := s.sendSettings(ctx, tx, businessID)
@@ -624,19 +622,30 @@ func (s *Service) prepareWalk(ctx context.Context, businessID, id string) (*walk
 		if open, err := tx.OpenDeliveries(ctx, businessID, CampaignSource(id)); err != nil || open >= CampaignWindow {
 			return err
 		}
-		members, err := tx.AudienceMembers(ctx, AudienceQuery{BusinessID: businessID, Filter: c.Audience, Now: now,
-			AfterID: c.Checkpoint, Limit: CampaignBatch})
-		if err != nil {
-			return err
-		}
-		plan, err := s.planMessages(ctx, tx, c, st, members, now, "")
-		if err != nil {
-			return err
-		}
-		prep = &walkPrep{from: c.Checkpoint, seen: c.UpdatedAt, members: members, plan: plan}
-		return nil
+		prep, err = s.nextBatch(ctx, tx, c, st, now)
+		return err
 	})
 	return prep, err
+}
+
+// nextBatch reads the audience members after a campaign's checkpoint, one
+// batch, and plans their messages.
+func (s *Service) nextBatch(ctx context.Context, tx Tx, c *Campaign, st *Settings, now time.Time) (*walkPrep, error) {
+	b := &walkPrep{from: c.Checkpoint, seen: c.UpdatedAt}
+	var err error
+	b.members, err = tx.AudienceMembers(ctx, AudienceQuery{BusinessID: c.BusinessID, Filter: c.Audience, Now: now,
+		AfterID: c.Checkpoint, Limit: CampaignBatch})
+	if err != nil || len(b.members) == 0 {
+		return b, err
+	}
+	b.plan, err = s.planMessages(ctx, tx, c, st, b.members, now, "")
+	return b, err
+}
+
+// startsBy reports whether a scheduled campaign is due to start sending at
+// now.
+func (c *Campaign) startsBy(now time.Time) bool {
+	return c.Status == CampaignStatusScheduled && (c.SendAt == nil || !c.SendAt.After(now))
 }
 
 // campaignStep is one step of CampaignStep. A walk uses prep when the
@@ -654,7 +663,7 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 		if prep != nil && (!prep.seen.Equal(c.UpdatedAt) || prep.from != c.Checkpoint) {
 			prep = nil // a step, an edit or a pause came between: walk here
 		}
-		if c.Status == CampaignStatusScheduled && (c.SendAt == nil || !c.SendAt.After(now)) {
+		if c.startsBy(now) {
 			c.Status, c.StartedAt = CampaignStatusSending, &now
 		}
 		if c.Status != CampaignStatusSending {
@@ -723,25 +732,16 @@ func (s *Service) campaignStep(ctx context.Context, businessID, id, owner string
 // when the caller found the campaign unchanged since prep read it (read and
 // rendered before the write: only this runner, holding the lease, moves the
 // checkpoint, and the claim checks each recipient's consent again before
-// sending), else it is read here. The frequency cap is counted here, in the write, either way.
+// sending), else it is read here. The frequency cap is counted here, in the
+// write, either way.
 func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Settings, now time.Time, prep *walkPrep) ([]DeliveryKey, error) {
-	var members []AudienceMember
-	var plan *messagePlan
-	if prep != nil {
-		members, plan = prep.members, prep.plan
-	} else {
+	if prep == nil {
 		var err error
-		members, err = tx.AudienceMembers(ctx, AudienceQuery{BusinessID: c.BusinessID, Filter: c.Audience, Now: now,
-			AfterID: c.Checkpoint, Limit: CampaignBatch})
-		if err != nil {
+		if prep, err = s.nextBatch(ctx, tx, c, st, now); err != nil {
 			return nil, err
 		}
-		if len(members) > 0 {
-			if plan, err = s.planMessages(ctx, tx, c, st, members, now, ""); err != nil {
-				return nil, err
-			}
-		}
 	}
+	members, plan := prep.members, prep.plan
 	if len(members) < CampaignBatch {
 		c.Walked = true
 	}
@@ -749,7 +749,7 @@ func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Sett
 		return nil, nil
 	}
 	c.Checkpoint = members[len(members)-1].Customer.ID
-	if err := s.capPlan(ctx, tx, plan, st, now); err != nil {
+	if err := s.capPlan(ctx, tx, c.BusinessID, plan, st, now); err != nil {
 		return nil, err
 	}
 	c.Recipients += len(plan.recipients)
@@ -764,7 +764,7 @@ func (s *Service) walkCampaign(ctx context.Context, tx Tx, c *Campaign, st *Sett
 
 // capPlan skips, with ReasonFrequencyCap, the recipients of a walk's plan
 // that have had the business's frequency cap of messages already.
-func (s *Service) capPlan(ctx context.Context, tx Tx, plan *messagePlan, st *Settings, now time.Time) error {
+func (s *Service) capPlan(ctx context.Context, tx Tx, businessID string, plan *messagePlan, st *Settings, now time.Time) error {
 	cap := st.Messaging.FrequencyCap
 	if cap == nil {
 		return nil
@@ -778,7 +778,7 @@ func (s *Service) capPlan(ctx context.Context, tx Tx, plan *messagePlan, st *Set
 	if len(ids) == 0 {
 		return nil
 	}
-	recent, err := tx.RecentDeliveries(ctx, plan.recipients[0].BusinessID, ids, now.AddDate(0, 0, -cap.PerDays))
+	recent, err := tx.RecentDeliveries(ctx, businessID, ids, now.AddDate(0, 0, -cap.PerDays))
 	if err != nil {
 		return err
 	}

@@ -118,23 +118,35 @@ func setup(ctx context.Context, name string, args []string, stderr io.Writer, lo
 	return cfg, a, nil
 }
 
+// startBenchHooks starts what the benchmarks ask of a serve or work
+// process: a CPU profile (HUB_CPU_PROFILE, their --profile) and the bench
+// binary's WhatsApp sink (HUB_BENCH_SINK, hub bench campaign --sink). stop
+// ends both.
+func (a *app) startBenchHooks(lookup func(string) (string, bool)) (stop func(), err error) {
+	stopProfile, err := startCPUProfile(lookup)
+	if err != nil {
+		return nil, err
+	}
+	wrap, stopSink, err := startBenchSink(lookup)
+	if err != nil {
+		stopProfile()
+		return nil, err
+	}
+	a.wrapFactories = wrap
+	return func() { stopSink(); stopProfile() }, nil
+}
+
 func runServe(ctx context.Context, args []string, stderr io.Writer, lookup func(string) (string, bool)) error {
 	cfg, a, err := setup(ctx, "serve", args, stderr, lookup)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	stopProfile, err := startCPUProfile(lookup) // HUB_CPU_PROFILE, set by the benchmarks' --profile
+	stopBench, err := a.startBenchHooks(lookup)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
-	wrap, stopSink, err := startBenchSink(lookup) // HUB_BENCH_SINK, set by hub bench campaign --sink
-	if err != nil {
-		return err
-	}
-	defer stopSink()
-	a.wrapFactories = wrap
+	defer stopBench()
 	ln, err := listen(cfg.Addr)
 	if err != nil {
 		return err
@@ -153,17 +165,11 @@ func runWork(ctx context.Context, args []string, stderr io.Writer, lookup func(s
 		return err
 	}
 	defer a.Close()
-	stopProfile, err := startCPUProfile(lookup) // HUB_CPU_PROFILE, set by hub bench campaign --profile
+	stopBench, err := a.startBenchHooks(lookup)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
-	wrap, stopSink, err := startBenchSink(lookup) // HUB_BENCH_SINK, set by hub bench campaign --sink
-	if err != nil {
-		return err
-	}
-	defer stopSink()
-	a.wrapFactories = wrap
+	defer stopBench()
 	if cfg.MetricsAddr == "" {
 		return a.runWorkers(ctx, cfg.Scheduler)
 	}
